@@ -1,0 +1,117 @@
+/**
+ * The Bun adapter, on `Bun.serve`.
+ *
+ * - In flight: from arrival until the handler settled; a streaming body still being sent
+ *   counts through `server.pendingRequests` (which alone drops a request whose client left
+ *   while its handler still runs, so the core takes the larger of the two).
+ * - `ctx.signal` follows `request.signal`, which Bun aborts only when the client leaves.
+ * - `stop(false)` waits forever for open WebSockets, so the adapter tracks them and closes
+ *   them with `1001 Going Away` when the listener closes; `stop(true)` forces.
+ *
+ * @module
+ */
+
+import type { Adapter, Host } from "../core/adapter.ts";
+import { withConnectionClose } from "../core/responses.ts";
+import type { ListenAddress } from "../core/types.ts";
+
+interface ServerWebSocket {
+  close(code?: number, reason?: string): void;
+}
+
+interface WebSocketHandler {
+  open?(ws: ServerWebSocket): unknown;
+  close?(ws: ServerWebSocket, code: number, reason: string): unknown;
+  [key: string]: unknown;
+}
+
+interface BunServer {
+  readonly hostname: string;
+  readonly port: number;
+  readonly url: URL;
+  readonly pendingRequests: number;
+  requestIP(request: Request): { address: string; port: number } | null;
+  stop(force?: boolean): Promise<void>;
+}
+
+interface BunLike {
+  serve(options: {
+    port: number;
+    hostname: string;
+    fetch: (request: Request, server: BunServer) => Response | Promise<Response>;
+    websocket?: WebSocketHandler;
+  }): BunServer;
+}
+
+const Bun = (globalThis as unknown as { Bun: BunLike }).Bun;
+
+function handle(host: Host, request: Request, server: BunServer): Response | Promise<Response> {
+  const ip = server.requestIP(request);
+  const opened = host.open(request, {
+    remoteAddr: { transport: "tcp", hostname: ip?.address ?? "", port: ip?.port ?? 0 },
+    env: { server },
+  });
+  if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
+  const exchange = opened;
+  request.signal.addEventListener("abort", () => exchange.clientGone(), { once: true });
+  return exchange.run().then((response) => {
+    exchange.end();
+    return host.draining ? withConnectionClose(response) : response;
+  });
+}
+
+/** Wraps the user's WebSocket handlers to keep the set of open sockets. */
+function tracked(handler: unknown, sockets: Set<ServerWebSocket>): WebSocketHandler | undefined {
+  if (handler === undefined) return undefined;
+  if (handler === null || typeof handler !== "object") {
+    throw new TypeError("Invalid websocket: expected Bun's websocket handler object");
+  }
+  const user = handler as WebSocketHandler;
+  return {
+    ...user,
+    open(ws) {
+      sockets.add(ws);
+      return user.open?.(ws);
+    },
+    close(ws, code, reason) {
+      sockets.delete(ws);
+      return user.close?.(ws, code, reason);
+    },
+  };
+}
+
+/** Creates the Bun adapter. */
+export function createAdapter(): Adapter {
+  let server: BunServer | undefined;
+  let closed: Promise<void> | undefined;
+  const sockets = new Set<ServerWebSocket>();
+  return {
+    runtime: "bun",
+    listen({ port, hostname, websocket }, host): Promise<ListenAddress> {
+      const ws = tracked(websocket, sockets);
+      server = Bun.serve({
+        port,
+        hostname,
+        fetch: (request, server) => handle(host, request, server),
+        ...(ws ? { websocket: ws } : {}),
+      });
+      return Promise.resolve({
+        hostname: server.hostname,
+        port: server.port,
+        url: server.url.href,
+      });
+    },
+    close(): Promise<void> {
+      if (closed) return closed;
+      closed = server ? server.stop(false) : Promise.resolve();
+      for (const ws of sockets) ws.close(1001, "Server shutting down");
+      return closed;
+    },
+    force(): void {
+      server?.stop(true).catch(() => {});
+    },
+    pending(): number {
+      return server?.pendingRequests ?? 0;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` (no
+ * global overrides) and its own socket bookkeeping.
+ *
+ * - In flight: from arrival until the bridge has written the whole body and called `end()`,
+ *   or the client left (`res` closed first); Node's `'finish'` alone cannot tell a body the
+ *   client received from one the kernel merely buffered.
+ * - Node's `close()` closes only connections idle at the call; connections that become idle
+ *   later linger until `keepAliveTimeout`, and accepted connections that never sent a byte stay
+ *   open forever. The adapter closes both itself.
+ *
+ * @module
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Adapter, Host } from "../core/adapter.ts";
+import type { ListenAddress } from "../core/types.ts";
+import { toRequest, writeResponse } from "./node_bridge.ts";
+
+/** Per-connection bookkeeping. */
+interface Connection {
+  /** Requests received and not yet answered. */
+  active: number;
+  /** `socket.bytesRead` when the last response finished: more means a request is arriving. */
+  mark: number;
+}
+
+/** Creates the Node adapter. */
+export function createAdapter(): Adapter {
+  let server: Server | undefined;
+  let closed: Promise<void> | undefined;
+  let closing = false;
+  const connections = new Map<Socket, Connection>();
+
+  /** Closes `socket` if no request is in progress on it (not even partly received). */
+  const closeIfIdle = (socket: Socket, connection: Connection): void => {
+    if (connection.active === 0 && socket.bytesRead === connection.mark) socket.destroy();
+  };
+
+  const handle = async (
+    host: Host,
+    origin: string,
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+  ): Promise<void> => {
+    const socket = incoming.socket;
+    const connection = connections.get(socket);
+    if (connection) connection.active++;
+    outgoing.once("close", () => {
+      if (!connection) return;
+      connection.active--;
+      connection.mark = socket.bytesRead;
+      if (closing) closeIfIdle(socket, connection);
+    });
+    const request = toRequest(incoming, origin);
+    const head = incoming.method === "HEAD";
+    const opened = host.open(request, {
+      remoteAddr: {
+        transport: "tcp",
+        hostname: socket.remoteAddress ?? "",
+        port: socket.remotePort ?? 0,
+      },
+      env: { incoming, outgoing },
+    });
+    if (opened instanceof Response) {
+      await writeResponse(opened, outgoing, { head, keepAlive: !host.draining });
+      return;
+    }
+    const exchange = opened;
+    outgoing.once("close", () => {
+      if (!outgoing.writableFinished) exchange.clientGone();
+    });
+    const response = await exchange.run();
+    await writeResponse(response, outgoing, { head, keepAlive: !host.draining });
+    exchange.end();
+  };
+
+  return {
+    runtime: "node",
+    listen({ port, hostname }, host): Promise<ListenAddress> {
+      return new Promise((resolve, reject) => {
+        const s = createServer();
+        server = s;
+        let origin = `http://${hostname}:${port}`;
+        s.on("connection", (socket: Socket) => {
+          const connection = { active: 0, mark: 0 };
+          connections.set(socket, connection);
+          socket.once("close", () => connections.delete(socket));
+          if (closing) setImmediate(() => closeIfIdle(socket, connection));
+        });
+        s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+          handle(host, origin, incoming, outgoing).catch((error) => {
+            // The bridge never rejects; anything here is a lameduck bug: never lose it.
+            console.error("lameduck: internal error while answering a request:", error);
+            outgoing.destroy();
+          });
+        });
+        s.once("error", reject);
+        s.listen(port, hostname, () => {
+          s.off("error", reject);
+          const address = s.address();
+          const bound = typeof address === "object" && address ? address : undefined;
+          const h = bound?.address ?? hostname;
+          const p = bound?.port ?? port;
+          const shown = h.includes(":") ? `[${h}]` : h;
+          origin = `http://${shown}:${p}`;
+          resolve({ hostname: h, port: p, url: `${origin}/` });
+        });
+      });
+    },
+    close(): Promise<void> {
+      if (closed) return closed;
+      closing = true;
+      closed = new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        for (const [socket, connection] of connections) closeIfIdle(socket, connection);
+      });
+      return closed;
+    },
+    force(): void {
+      closing = true;
+      server?.closeAllConnections();
+      for (const socket of connections.keys()) socket.destroy();
+    },
+  };
+}

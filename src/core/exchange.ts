@@ -1,0 +1,104 @@
+/**
+ * One request from arrival until its response body is handed to the runtime or cancelled:
+ * the unit of in-flight accounting. The adapter decides when that is, from the most reliable
+ * signal its runtime has (see the README's runtime table).
+ *
+ * @module
+ */
+
+import type { RemoteAddress, RequestContext } from "./types.ts";
+
+/** The part of the server an exchange reports to. */
+export interface Tracker {
+  /** Called once per exchange, when it ends. */
+  release(exchange: Exchange, outcome: "completed" | "aborted"): void;
+  /** Runs the user's handler; never rejects. */
+  run(exchange: Exchange): Promise<Response>;
+  /** The server's shutdown signal. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+/** The request context handed to `fetch`; its `signal` is made on first use. */
+class Context {
+  readonly shutdown: AbortSignal;
+  readonly remoteAddr: RemoteAddress;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  [key: string]: unknown;
+
+  constructor(shutdown: AbortSignal, remoteAddr: RemoteAddress, env?: Record<string, unknown>) {
+    this.shutdown = shutdown;
+    this.remoteAddr = remoteAddr;
+    if (env) Object.assign(this, env);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+/** A request in flight. */
+export class Exchange {
+  readonly request: Request;
+  readonly ctx: RequestContext;
+  #context: Context;
+  #tracker: Tracker;
+  #ended = false;
+  #onForce: (() => void) | undefined;
+
+  constructor(
+    tracker: Tracker,
+    request: Request,
+    remoteAddr: RemoteAddress,
+    env?: Record<string, unknown>,
+  ) {
+    this.#tracker = tracker;
+    this.request = request;
+    this.#context = new Context(tracker.shutdownSignal, remoteAddr, env);
+    this.ctx = this.#context as unknown as RequestContext;
+  }
+
+  /** `true` once the exchange no longer counts as in flight. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Calls `fetch` (or `onError`); resolves with the response to send, never rejects. */
+  run(): Promise<Response> {
+    return this.#tracker.run(this);
+  }
+
+  /** The client went away before the response finished: aborts `ctx.signal`. */
+  clientGone(): void {
+    if (this.#ended) return;
+    this.#context.abort(new DOMException("The client disconnected", "AbortError"));
+  }
+
+  /** Forced shutdown: aborts `ctx.signal` and answers a handler that has not responded. */
+  force(reason: unknown): void {
+    this.#context.abort(reason);
+    this.#onForce?.();
+  }
+
+  /** Sets what `force()` does to a handler still running (the server answers in its place). */
+  set onForce(callback: (() => void) | undefined) {
+    this.#onForce = callback;
+  }
+
+  /** Ends the exchange; only the first call counts. */
+  end(outcome: "completed" | "aborted" = "completed"): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#tracker.release(this, outcome);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Cleanup hooks: run after the drain, last registered first, each bounded by its timeout.
+ *
+ * @module
+ */
+
+import type { HookOptions, HookReport } from "./types.ts";
+import { resolveHook } from "./options.ts";
+
+interface Hook {
+  hook: () => unknown;
+  name: string;
+  timeout: number;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The hooks of one server. */
+export class Hooks {
+  #hooks: Hook[] = [];
+  #count = 0;
+
+  /** Registers a hook; the returned `Disposable` unregisters it. */
+  add(hook: () => unknown, options?: HookOptions): Disposable {
+    const entry = resolveHook(hook, options, ++this.#count);
+    this.#hooks.push(entry);
+    return {
+      [Symbol.dispose]: () => {
+        const index = this.#hooks.indexOf(entry);
+        if (index !== -1) this.#hooks.splice(index, 1);
+      },
+    };
+  }
+
+  /** Runs every hook, last registered first; `report` is called after each. */
+  async run(report: (hook: HookReport) => void): Promise<HookReport[]> {
+    const reports: HookReport[] = [];
+    for (const entry of this.#hooks.splice(0).reverse()) {
+      const result = await runOne(entry);
+      reports.push(result);
+      report(result);
+    }
+    return reports;
+  }
+}
+
+async function runOne({ hook, name, timeout }: Hook): Promise<HookReport> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${timeout} ms`)), timeout);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(hook), timedOut]);
+    return { name, ok: true, durationMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return {
+      name,
+      ok: false,
+      durationMs: Math.round(performance.now() - started),
+      error: message(error),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Option validation: every invalid option throws `TypeError`/`RangeError` at the call, naming
+ * the option and the value.
+ *
+ * @module
+ */
+
+import type {
+  FetchHandler,
+  HookOptions,
+  ListenAddress,
+  Logger,
+  ServeOptions,
+  ShutdownOptions,
+  ShutdownSignal,
+} from "./types.ts";
+
+/** `ServeOptions` with every default filled in. */
+export interface ResolvedOptions {
+  fetch: FetchHandler;
+  port: number;
+  hostname: string;
+  signals: readonly ShutdownSignal[];
+  lameDuck: number;
+  drainTimeout: number;
+  readiness: string | false;
+  maxInFlight: number;
+  exit: boolean;
+  onListen: ((address: ListenAddress) => void) | undefined;
+  onError: ServeOptions["onError"];
+  logger: Logger | undefined;
+  websocket: unknown;
+}
+
+const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+]);
+
+const KNOWN: ReadonlySet<string> = new Set([
+  "fetch",
+  "port",
+  "hostname",
+  "signals",
+  "lameDuck",
+  "drainTimeout",
+  "readiness",
+  "maxInFlight",
+  "exit",
+  "onListen",
+  "onError",
+  "logger",
+  "websocket",
+]);
+
+/** Renders a value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  if (value === null || typeof value !== "object") return String(value);
+  return "an object";
+}
+
+function invalid(name: string, expected: string, value: unknown): string {
+  return `Invalid ${name}: expected ${expected}, got ${describe(value)}`;
+}
+
+/** A duration in milliseconds: a non-negative finite number. */
+export function duration(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const expected = "a non-negative finite number of milliseconds";
+  if (typeof value !== "number") throw new TypeError(invalid(name, expected, value));
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(invalid(name, expected, value));
+  return value;
+}
+
+function optionalFunction<T>(name: string, value: unknown): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") throw new TypeError(invalid(name, "a function", value));
+  return value as T;
+}
+
+function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(invalid(name, "a boolean", value));
+  return value;
+}
+
+function port(value: unknown): number {
+  if (value === undefined) return 8000;
+  const expected = "an integer from 0 to 65535";
+  if (typeof value !== "number") throw new TypeError(invalid("port", expected, value));
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new RangeError(invalid("port", expected, value));
+  }
+  return value;
+}
+
+function hostname(value: unknown): string {
+  if (value === undefined) return "0.0.0.0";
+  if (typeof value !== "string") {
+    throw new TypeError(invalid("hostname", "a non-empty string", value));
+  }
+  if (value === "" || /\s/.test(value)) {
+    throw new RangeError(invalid("hostname", "a host name or address", value));
+  }
+  return value;
+}
+
+function signals(value: unknown): readonly ShutdownSignal[] {
+  if (value === undefined) return ["SIGINT", "SIGTERM"];
+  if (value === false) return [];
+  const expected = `false or an array of ${[...SIGNALS].join(", ")}`;
+  if (!Array.isArray(value)) throw new TypeError(invalid("signals", expected, value));
+  for (const signal of value) {
+    if (typeof signal !== "string") throw new TypeError(invalid("signals", expected, signal));
+    if (!SIGNALS.has(signal)) throw new RangeError(invalid("signals", expected, signal));
+  }
+  return [...new Set(value as ShutdownSignal[])];
+}
+
+function readiness(value: unknown): string | false {
+  if (value === undefined || value === false) return false;
+  const expected = 'false or a path starting with "/"';
+  if (typeof value !== "string") throw new TypeError(invalid("readiness", expected, value));
+  if (!value.startsWith("/") || /[\s?#]/.test(value)) {
+    throw new RangeError(invalid("readiness", expected, value));
+  }
+  return value;
+}
+
+function maxInFlight(value: unknown): number {
+  if (value === undefined) return Infinity;
+  const expected = "a positive integer or Infinity";
+  if (typeof value !== "number") throw new TypeError(invalid("maxInFlight", expected, value));
+  if (value !== Infinity && (!Number.isInteger(value) || value < 1)) {
+    throw new RangeError(invalid("maxInFlight", expected, value));
+  }
+  return value;
+}
+
+function logger(value: unknown): Logger | undefined {
+  if (value === undefined || value === false || typeof value === "function") {
+    return value as Logger | undefined;
+  }
+  throw new TypeError(invalid("logger", "false or a function", value));
+}
+
+/** Validates `serve()`'s options and fills in the defaults. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(invalid("options", "an object with a fetch function", options));
+  }
+  const o = options as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) {
+      throw new TypeError(`Invalid option ${JSON.stringify(key)}: not an option of serve()`);
+    }
+  }
+  if (typeof o.fetch !== "function") {
+    throw new TypeError(invalid("fetch", "a function (request, ctx) => Response", o.fetch));
+  }
+  return {
+    fetch: o.fetch as FetchHandler,
+    port: port(o.port),
+    hostname: hostname(o.hostname),
+    signals: signals(o.signals),
+    lameDuck: duration("lameDuck", o.lameDuck, 0),
+    drainTimeout: duration("drainTimeout", o.drainTimeout, 10_000),
+    readiness: readiness(o.readiness),
+    maxInFlight: maxInFlight(o.maxInFlight),
+    exit: boolean("exit", o.exit, true),
+    onListen: optionalFunction("onListen", o.onListen),
+    onError: optionalFunction("onError", o.onError),
+    logger: logger(o.logger),
+    websocket: o.websocket,
+  };
+}
+
+/** Validates `onShutdown()`'s arguments. */
+export function resolveHook(
+  hook: unknown,
+  options: HookOptions | undefined,
+  index: number,
+): { hook: () => unknown; name: string; timeout: number } {
+  if (typeof hook !== "function") throw new TypeError(invalid("hook", "a function", hook));
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError(invalid("hook options", "an object", options));
+  }
+  const name = options?.name;
+  if (name !== undefined && typeof name !== "string") {
+    throw new TypeError(invalid("name", "a string", name));
+  }
+  return {
+    hook: hook as () => unknown,
+    name: name ?? `hook ${index}`,
+    timeout: duration("timeout", options?.timeout, 5000),
+  };
+}
+
+/** Validates `shutdown()`'s options. */
+export function resolveShutdown(
+  options: ShutdownOptions | undefined,
+  drainTimeout: number,
+): { drainTimeout: number; reason: string } {
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError(invalid("shutdown options", "an object", options));
+  }
+  const reason = options?.reason;
+  if (reason !== undefined && typeof reason !== "string") {
+    throw new TypeError(invalid("reason", "a string", reason));
+  }
+  return {
+    drainTimeout: duration("drainTimeout", options?.drainTimeout, drainTimeout),
+    reason: reason ?? "shutdown()",
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Signal wiring shared by every server in the process: one listener per signal, the first
+ * signal drains every server, the next one forces, and the process exits once all servers a
+ * signal stopped are closed.
+ *
+ * @module
+ */
+
+import type { Platform } from "./adapter.ts";
+
+/** What the hub needs from a server. */
+export interface SignalTarget {
+  /** Called on each signal, with the signal's name. */
+  onSignal(signal: string): void;
+  /** Whether this server wants the process to exit after a signal-started shutdown. */
+  readonly exit: boolean;
+}
+
+interface Registration {
+  target: SignalTarget;
+  signals: readonly string[];
+}
+
+/** The signal listeners of one process. */
+export class SignalHub {
+  #platform: Platform;
+  #registrations = new Set<Registration>();
+  #listeners = new Map<string, () => void>();
+  #exitCode = 0;
+  #exitWanted = false;
+
+  constructor(platform: Platform) {
+    this.#platform = platform;
+  }
+
+  /** Starts delivering `signals` to `target`; the returned function stops it. */
+  add(target: SignalTarget, signals: readonly string[]): () => void {
+    const registration = { target, signals };
+    this.#registrations.add(registration);
+    for (const signal of signals) {
+      if (this.#listeners.has(signal)) continue;
+      this.#listeners.set(signal, this.#platform.onSignal(signal, () => this.#deliver(signal)));
+    }
+    return () => this.#remove(registration);
+  }
+
+  /**
+   * Records that a signal-started shutdown of a server ended with `code`; exits with the
+   * worst code once no other server is still registered.
+   */
+  exitWhenIdle(code: number): void {
+    this.#exitWanted = true;
+    this.#exitCode = Math.max(this.#exitCode, code);
+    this.#maybeExit();
+  }
+
+  #deliver(signal: string): void {
+    for (const { target, signals } of [...this.#registrations]) {
+      if (signals.includes(signal)) target.onSignal(signal);
+    }
+  }
+
+  #remove(registration: Registration): void {
+    if (!this.#registrations.delete(registration)) return;
+    for (const [signal, remove] of this.#listeners) {
+      const used = [...this.#registrations].some((r) => r.signals.includes(signal));
+      if (!used) {
+        remove();
+        this.#listeners.delete(signal);
+      }
+    }
+    this.#maybeExit();
+  }
+
+  #maybeExit(): void {
+    if (this.#exitWanted && this.#registrations.size === 0) {
+      this.#exitWanted = false;
+      const code = this.#exitCode;
+      this.#exitCode = 0;
+      this.#platform.exit(code);
+    }
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The public types of lameduck. Runtime-free: nothing here touches `Deno`, `Bun` or `node:*`.
+ *
+ * @module
+ */
+
+/** The runtime a {@linkcode Server} runs on. */
+export type Runtime = "deno" | "bun" | "node";
+
+/** Where a server listens, once it does. */
+export interface ListenAddress {
+  /** The bound host name or address, as the runtime reports it. */
+  hostname: string;
+  /** The bound port (the real one when `port: 0` was asked for). */
+  port: number;
+  /** A URL for the server, e.g. `http://127.0.0.1:8000/`. */
+  url: string;
+}
+
+/** The peer of a request. */
+export interface RemoteAddress {
+  /** Always `"tcp"`. */
+  transport: "tcp";
+  /** The client's address. */
+  hostname: string;
+  /** The client's port. */
+  port: number;
+}
+
+/**
+ * The second argument of `fetch`. It also carries what each runtime's Hono adapter reads from
+ * `c.env` (Bun: `server`; Node: `incoming`, `outgoing`), so Hono's `getConnInfo` and
+ * `upgradeWebSocket` keep working unchanged.
+ */
+export interface RequestContext {
+  /**
+   * Aborts when the client goes away before the response is finished, or when the server
+   * forces its shutdown. Unlike Deno's `request.signal`, it never aborts after a successful
+   * response.
+   */
+  readonly signal: AbortSignal;
+  /** The server's {@linkcode Server.signal}: aborts when shutdown starts. */
+  readonly shutdown: AbortSignal;
+  /** The client's address. */
+  readonly remoteAddr: RemoteAddress;
+  /** Runtime objects for Hono's helpers (`server` on Bun, `incoming`/`outgoing` on Node). */
+  readonly [key: string]: unknown;
+}
+
+/** The request handler: the same shape as Hono's `app.fetch`. */
+export type FetchHandler = (
+  request: Request,
+  ctx: RequestContext,
+) => Response | Promise<Response>;
+
+/** Why a shutdown started. */
+export type ShutdownReason = string;
+
+/** The result of one cleanup hook. */
+export interface HookReport {
+  /** The hook's name (`hook 1`, `hook 2`, ... when none was given). */
+  name: string;
+  /** `true` when the hook resolved within its timeout. */
+  ok: boolean;
+  /** How long it ran, in milliseconds. */
+  durationMs: number;
+  /** Why it failed: what it threw, or a timeout message. */
+  error?: string;
+}
+
+/** What {@linkcode Server.finished} resolves with. */
+export interface ShutdownReport {
+  /** What started the shutdown: a signal name, `"shutdown()"`, `"close()"`, or the given reason. */
+  reason: ShutdownReason;
+  /** `true` when every request finished by itself; `false` when some were cut. */
+  graceful: boolean;
+  /** From the start of the shutdown to `closed`, in milliseconds. */
+  durationMs: number;
+  /** Requests that finished during the drain. */
+  completed: number;
+  /** Requests cut when the drain was forced. */
+  aborted: number;
+  /** One entry per hook, in the order they ran. */
+  hooks: HookReport[];
+}
+
+/** The structured events a `logger` function receives. */
+export type LifecycleEvent =
+  | { type: "listening"; address: ListenAddress; runtime: Runtime }
+  | { type: "draining"; reason: ShutdownReason; inFlight: number }
+  | { type: "progress"; inFlight: number; elapsedMs: number }
+  | { type: "forced"; inFlight: number }
+  | { type: "hook"; hook: HookReport }
+  | { type: "error"; error: unknown; request?: Request }
+  | { type: "closed"; report: ShutdownReport };
+
+/** Options of {@linkcode ServeOptions.logger}. */
+export type Logger = false | ((event: LifecycleEvent) => void);
+
+/** Options of `serve()`. */
+export interface ServeOptions {
+  /** The request handler, e.g. Hono's `app.fetch`. */
+  fetch: FetchHandler;
+  /**
+   * The port to listen on; `0` picks a free one.
+   * @default {8000}
+   */
+  port?: number;
+  /**
+   * The address to listen on.
+   * @default {"0.0.0.0"}
+   */
+  hostname?: string;
+  /**
+   * The signals that start a graceful shutdown; a second one forces it. `false` installs no
+   * listener. Listeners are removed when the server closes.
+   * @default {["SIGINT", "SIGTERM"]}
+   */
+  signals?: readonly ShutdownSignal[] | false;
+  /**
+   * After shutdown starts, keep accepting and serving this long (readiness already answers
+   * 503, every response says `Connection: close`) so load balancers can notice.
+   * @default {0}
+   */
+  lameDuck?: number;
+  /**
+   * After the listener closes, wait at most this long for in-flight requests; then force.
+   * @default {10_000}
+   */
+  drainTimeout?: number;
+  /**
+   * A path (e.g. `"/readyz"`) whose `GET`/`HEAD` answer `200` while serving and `503` once
+   * shutdown starts, without calling `fetch`. `false` for none.
+   * @default {false}
+   */
+  readiness?: string | false;
+  /**
+   * Above this many requests in flight, answer `503` with `Retry-After` at once, without
+   * calling `fetch`.
+   * @default {Infinity}
+   */
+  maxInFlight?: number;
+  /**
+   * When a signal started the shutdown, exit the process after cleanup: `0` when the drain
+   * was graceful and every hook succeeded, `1` otherwise. `false`: never exit.
+   * @default {true}
+   */
+  exit?: boolean;
+  /** Called once listening. By default a log line (unless `logger` is `false`). */
+  onListen?: (address: ListenAddress) => void;
+  /**
+   * Makes the response sent when `fetch` throws or returns something that is not a
+   * `Response`. By default a plain `500` without the stack; the error is logged either way.
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+  /**
+   * Where lifecycle events go: concise lines on stderr by default, `false` for none, or a
+   * function that receives structured {@linkcode LifecycleEvent}s.
+   */
+  logger?: Logger;
+  /**
+   * Bun only: the `websocket` handlers for `Bun.serve` (e.g. `websocket` from `hono/bun`).
+   * lameduck closes open WebSockets with `1001` when the listener closes. Deno and Node
+   * need nothing here (Deno upgrades inside `fetch`) and ignore it.
+   */
+  websocket?: unknown;
+}
+
+/** The signals lameduck can listen to. */
+export type ShutdownSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2";
+
+/** Options of {@linkcode Server.onShutdown}. */
+export interface HookOptions {
+  /** A name for reports and logs. */
+  name?: string;
+  /**
+   * How long the hook may run before it is reported as failed and the next one starts.
+   * @default {5000}
+   */
+  timeout?: number;
+}
+
+/** Options of {@linkcode Server.shutdown}. */
+export interface ShutdownOptions {
+  /** Overrides the server's `drainTimeout` for this shutdown. */
+  drainTimeout?: number;
+  /** Recorded in the report and the logs. */
+  reason?: string;
+}
+
+/** A server's lifecycle state. */
+export type ServerState = "serving" | "draining" | "closed";
+
+/** What `serve()` returns. */
+export interface Server extends AsyncDisposable {
+  /** The runtime this server runs on. */
+  readonly runtime: Runtime;
+  /** Settles once listening; rejects with the listen error (e.g. the port is in use). */
+  readonly ready: Promise<ListenAddress>;
+  /** `"serving"`, then `"draining"` once shutdown starts, then `"closed"`. */
+  readonly state: ServerState;
+  /** Requests whose response has not finished (streams count until their end or cancel). */
+  readonly inFlight: number;
+  /** Aborted when shutdown starts: hand it to SSE streams, long polls, WebSockets. */
+  readonly signal: AbortSignal;
+  /** Settles with the report once the server is closed. */
+  readonly finished: Promise<ShutdownReport>;
+  /**
+   * Registers cleanup to run after the drain. Hooks run last-registered first, each bounded
+   * by its timeout; a failing or hanging hook is reported and never blocks exit.
+   */
+  onShutdown(hook: () => unknown, options?: HookOptions): Disposable;
+  /** Graceful shutdown. Idempotent: every call returns the same promise. */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport>;
+  /** Immediate: aborts in-flight requests and closes every connection. */
+  close(): Promise<ShutdownReport>;
+}

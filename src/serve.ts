@@ -1,0 +1,53 @@
+/**
+ * `serve()`: detects the runtime and lazily loads its adapter.
+ *
+ * @module
+ */
+
+import type { Adapter } from "./core/adapter.ts";
+import { resolveOptions } from "./core/options.ts";
+import { LameduckServer } from "./core/server.ts";
+import { SignalHub } from "./core/signals.ts";
+import type { Runtime, ServeOptions, Server } from "./core/types.ts";
+import { detectRuntime, platformFor } from "./adapters/platform.ts";
+
+let hub: SignalHub | undefined;
+
+async function loadAdapter(runtime: Runtime): Promise<Adapter> {
+  switch (runtime) {
+    case "deno":
+      return (await import("./adapters/deno.ts")).createAdapter();
+    case "bun":
+      return (await import("./adapters/bun.ts")).createAdapter();
+    case "node":
+      return (await import("./adapters/node.ts")).createAdapter();
+  }
+}
+
+/**
+ * Serves `options.fetch` on Deno, Bun or Node, and shuts it down without dropping a request
+ * on `SIGINT`/`SIGTERM` (or {@linkcode Server.shutdown}).
+ *
+ * Throws `TypeError`/`RangeError` at once for an invalid option, naming it. Listen errors
+ * (e.g. the port is in use) reject {@linkcode Server.ready}.
+ *
+ * @param options The handler and its options.
+ * @returns The running server.
+ *
+ * @example Serve a Hono app and close a database pool after the drain
+ * ```ts ignore
+ * import { serve } from "@lameduck/lameduck";
+ * import { Hono } from "hono";
+ *
+ * const app = new Hono().get("/", (c) => c.text("hi"));
+ * const server = serve({ fetch: app.fetch, port: 8000, readiness: "/readyz" });
+ * server.onShutdown(() => db.end(), { name: "db" });
+ * await server.finished;
+ * ```
+ */
+export function serve(options: ServeOptions): Server {
+  const resolved = resolveOptions(options);
+  const runtime = detectRuntime();
+  hub ??= new SignalHub(platformFor(runtime));
+  return new LameduckServer(resolved, runtime, loadAdapter(runtime), hub);
+}
