@@ -50,10 +50,11 @@ function handle(host: Host, request: Request, server: BunServer): Response | Pro
   const opened = host.open(request, {
     remoteAddr: { transport: "tcp", hostname: ip?.address ?? "", port: ip?.port ?? 0 },
     env: { server },
+    clientSignal: () => request.signal,
+    clientSignalAfterResponse: true,
   });
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
-  request.signal.addEventListener("abort", () => exchange.clientGone(), { once: true });
   return exchange.run().then((response) => {
     exchange.end();
     return host.draining ? withConnectionClose(response) : response;

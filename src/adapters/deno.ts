@@ -48,17 +48,16 @@ function handle(
   request: Request,
   info: ServeHandlerInfo,
 ): Response | Promise<Response> {
-  const opened = host.open(request, { remoteAddr: info.remoteAddr });
+  const opened = host.open(request, {
+    remoteAddr: info.remoteAddr,
+    clientSignal: () => request.signal,
+    clientSignalAfterResponse: false,
+  });
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
-  let responding = true;
-  request.signal.addEventListener("abort", () => {
-    if (responding) exchange.clientGone();
-  }, { once: true });
-  const response = exchange.run().then((response) => {
-    responding = false;
-    return host.draining ? withConnectionClose(response) : response;
-  });
+  const response = exchange.run().then((response) =>
+    host.draining ? withConnectionClose(response) : response
+  );
   const end = () => exchange.end();
   Promise.all([response, info.completed]).then(end, end);
   return response;

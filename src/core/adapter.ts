@@ -26,6 +26,13 @@ export interface ExchangeInit {
   remoteAddr: RemoteAddress;
   /** Runtime objects added to the request context (`server`, `incoming`, `outgoing`). */
   env?: Record<string, unknown>;
+  /** The runtime's signal for a client that went away (read lazily, on first `ctx.signal`). */
+  clientSignal?: () => AbortSignal;
+  /**
+   * Whether `clientSignal` still means "client gone" after the handler responded. `false` on
+   * Deno, which aborts `request.signal` after every successful response.
+   */
+  clientSignalAfterResponse?: boolean;
 }
 
 /** One runtime's server, driven by the core. */

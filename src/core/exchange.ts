@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ExchangeInit } from "./adapter.ts";
 import type { RemoteAddress, RequestContext } from "./types.ts";
 
 /** The part of the server an exchange reports to. */
@@ -24,11 +25,18 @@ class Context {
   readonly remoteAddr: RemoteAddress;
   #controller: AbortController | undefined;
   #reason: unknown;
+  #link: (() => void) | undefined;
   [key: string]: unknown;
 
-  constructor(shutdown: AbortSignal, remoteAddr: RemoteAddress, env?: Record<string, unknown>) {
+  constructor(
+    shutdown: AbortSignal,
+    remoteAddr: RemoteAddress,
+    env: Record<string, unknown> | undefined,
+    link: (() => void) | undefined,
+  ) {
     this.shutdown = shutdown;
     this.remoteAddr = remoteAddr;
+    this.#link = link;
     if (env) Object.assign(this, env);
   }
 
@@ -36,6 +44,7 @@ class Context {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
       if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+      else this.#link?.();
     }
     return this.#controller.signal;
   }
@@ -54,17 +63,24 @@ export class Exchange {
   #context: Context;
   #tracker: Tracker;
   #ended = false;
+  #responded = false;
   #onForce: (() => void) | undefined;
 
-  constructor(
-    tracker: Tracker,
-    request: Request,
-    remoteAddr: RemoteAddress,
-    env?: Record<string, unknown>,
-  ) {
+  constructor(tracker: Tracker, request: Request, init: ExchangeInit) {
     this.#tracker = tracker;
     this.request = request;
-    this.#context = new Context(tracker.shutdownSignal, remoteAddr, env);
+    const { clientSignal, clientSignalAfterResponse } = init;
+    // Linked on first use of ctx.signal only: reading request.signal has a cost everywhere,
+    // and on Deno it also prints the legacy-abort warning.
+    const link = clientSignal && (() => {
+      const signal = clientSignal();
+      const onAbort = () => {
+        if (clientSignalAfterResponse || !this.#responded) this.clientGone();
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    });
+    this.#context = new Context(tracker.shutdownSignal, init.remoteAddr, init.env, link);
     this.ctx = this.#context as unknown as RequestContext;
   }
 
@@ -74,13 +90,14 @@ export class Exchange {
   }
 
   /** Calls `fetch` (or `onError`); resolves with the response to send, never rejects. */
-  run(): Promise<Response> {
-    return this.#tracker.run(this);
+  async run(): Promise<Response> {
+    const response = await this.#tracker.run(this);
+    this.#responded = true;
+    return response;
   }
 
   /** The client went away before the response finished: aborts `ctx.signal`. */
   clientGone(): void {
-    if (this.#ended) return;
     this.#context.abort(new DOMException("The client disconnected", "AbortError"));
   }
 

@@ -165,7 +165,7 @@ export class LameduckServer implements Server, Host, Tracker {
       }
     }
     if (this.inFlight >= maxInFlight) return overloadedResponse();
-    const exchange = new Exchange(this, request, init.remoteAddr, init.env);
+    const exchange = new Exchange(this, request, init);
     this.#exchanges.add(exchange);
     return exchange;
   }

@@ -1,0 +1,404 @@
+/**
+ * The contract suite's server program, run as a child process by each runtime:
+ *
+ *     deno run -A tests/contract/fixture.ts
+ *     bun tests/contract/fixture.ts
+ *     node tests/contract/fixture.ts        (Node 24: native type stripping)
+ *
+ * Configuration comes as JSON in the `FIXTURE` environment variable. Fixture-only switches:
+ * - `mode`: `"serve"` (default) or `"selftest"` (in-process API checks, contract cases 13-14);
+ * - `hooks`: `[{ name, kind: "ok" | "throw" | "hang", ms?, timeout? }]`, registered in order;
+ * - `trace`: write a `fetch` line for every request that reaches the Hono app.
+ * Everything else is passed to `serve()` (after `port: 0, hostname: "127.0.0.1"`).
+ *
+ * Output: one JSON object per line on stdout (written synchronously so nothing is lost when
+ * the library exits the process): `ready`, `log` (every logger event), `entered`, `aborted`,
+ * `cancel`, `hook-run`, `finished`, `check` (selftest), ...
+ *
+ * @module
+ */
+
+import { writeSync } from "node:fs";
+import net from "node:net";
+import process from "node:process";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { serve } from "../../mod.ts";
+import type { LifecycleEvent, RequestContext, ServeOptions, Server } from "../../mod.ts";
+import { INVALID_OPTIONS, MISSING } from "./invalid_options.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+function plain(value: unknown): unknown {
+  const json = JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Error) return String(v);
+    if (typeof Request !== "undefined" && v instanceof Request) return `${v.method} ${v.url}`;
+    if (typeof v === "bigint") return String(v);
+    if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+    return v;
+  });
+  return json === undefined ? null : JSON.parse(json);
+}
+
+function emit(record: Record<string, unknown>): void {
+  const bytes = new TextEncoder().encode(JSON.stringify(plain(record)) + "\n");
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(1, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EAGAIN") throw error;
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+interface HookSpec {
+  name: string;
+  kind?: "ok" | "throw" | "hang";
+  ms?: number;
+  timeout?: number;
+}
+
+interface FixtureConfig {
+  mode?: "serve" | "selftest";
+  hooks?: HookSpec[];
+  trace?: boolean;
+  [option: string]: unknown;
+}
+
+const config = JSON.parse(process.env.FIXTURE ?? "{}") as FixtureConfig;
+const { mode = "serve", hooks = [], trace = false, ...passThrough } = config;
+
+// ---------------------------------------------------------------------------------------------
+// The Hono app (its `fetch` is handed to `serve()` unchanged)
+
+type Env = { Bindings: RequestContext };
+type ConnInfoFn = (c: Context<Env>) => unknown;
+
+let server: Server | undefined;
+let getConnInfo: ConnInfoFn | undefined;
+
+function watchSignal(route: string, ctx: RequestContext, id: string): void {
+  const report = () => emit({ event: "aborted", route, id, reason: String(ctx.signal.reason) });
+  if (ctx.signal.aborted) report();
+  else ctx.signal.addEventListener("abort", report, { once: true });
+}
+
+const encoder = new TextEncoder();
+const app = new Hono<Env>();
+
+app.use("*", async (c, next) => {
+  if (trace) {
+    const url = new URL(c.req.url);
+    emit({ event: "fetch", method: c.req.method, path: url.pathname + url.search });
+  }
+  await next();
+});
+
+app.get("/fast", (c) => c.text("fast"));
+
+app.get("/slow", async (c) => {
+  const ms = Number(c.req.query("ms") ?? "1000");
+  const id = c.req.query("id") ?? "";
+  emit({ event: "entered", route: "/slow", id });
+  watchSignal("/slow", c.env, id);
+  await sleep(ms);
+  emit({ event: "handled", route: "/slow", id });
+  return c.text(`slow done after ${ms} ms`);
+});
+
+app.get("/stream", (c) => {
+  const n = Number(c.req.query("n") ?? "5");
+  const ms = Number(c.req.query("ms") ?? "200");
+  emit({ event: "entered", route: "/stream", id: "" });
+  watchSignal("/stream", c.env, "");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const tick = () => {
+        controller.enqueue(encoder.encode(`chunk ${i}\n`));
+        i++;
+        if (i >= n) {
+          controller.close();
+          emit({ event: "stream-done", route: "/stream" });
+        } else {
+          timer = setTimeout(tick, ms);
+        }
+      };
+      tick();
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      emit({ event: "cancel", route: "/stream", reason: String(reason) });
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/plain" } });
+});
+
+app.get("/stream-forever", (c) => {
+  emit({ event: "entered", route: "/stream-forever", id: "" });
+  watchSignal("/stream-forever", c.env, "");
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setInterval(() => {
+        try {
+          controller.enqueue(encoder.encode(`tick ${i++}\n`));
+        } catch {
+          clearInterval(timer);
+        }
+      }, 50);
+    },
+    cancel(reason) {
+      clearInterval(timer);
+      emit({ event: "cancel", route: "/stream-forever", reason: String(reason) });
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/plain" } });
+});
+
+app.get("/never", (c) => {
+  emit({ event: "entered", route: "/never", id: "" });
+  watchSignal("/never", c.env, "");
+  return new Promise<Response>(() => {});
+});
+
+app.get("/conninfo", (c) => {
+  if (!getConnInfo) return c.text("getConnInfo not loaded", 500);
+  return c.json({ conninfo: getConnInfo(c), remoteAddr: c.env.remoteAddr });
+});
+
+app.get("/inflight", (c) => c.json({ inFlight: server?.inFlight ?? null }));
+
+app.get("/state", (c) => c.json({ state: server?.state ?? null, shutdown: c.env.shutdown.aborted }));
+
+app.get("/throw", () => {
+  throw new Error("boom from /throw");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Serve mode
+
+function makeHook(spec: HookSpec): () => Promise<void> {
+  return async () => {
+    emit({ event: "hook-run", name: spec.name, inFlight: server?.inFlight, state: server?.state });
+    if (spec.kind === "throw") throw new Error(`hook ${spec.name} failed on purpose`);
+    if (spec.kind === "hang") return new Promise<void>(() => {});
+    if (spec.ms) await sleep(spec.ms);
+    emit({ event: "hook-done", name: spec.name });
+  };
+}
+
+async function loadConnInfo(runtime: string): Promise<ConnInfoFn> {
+  if (runtime === "deno") return (await import("hono/deno")).getConnInfo as ConnInfoFn;
+  if (runtime === "bun") return (await import("hono/bun")).getConnInfo as ConnInfoFn;
+  return (await import("@hono/node-server/conninfo")).getConnInfo as ConnInfoFn;
+}
+
+async function serveMode(): Promise<void> {
+  const options = {
+    port: 0,
+    hostname: "127.0.0.1",
+    ...passThrough,
+    fetch: app.fetch,
+    logger: (e: LifecycleEvent) => {
+      const { type, ...rest } = e;
+      emit({ event: "log", type, ...rest });
+    },
+  } as ServeOptions;
+  const s = serve(options);
+  server = s;
+  for (const spec of hooks) {
+    s.onShutdown(makeHook(spec), {
+      name: spec.name,
+      ...(spec.timeout === undefined ? {} : { timeout: spec.timeout }),
+    });
+  }
+  s.finished.then(
+    (report) => emit({ event: "finished", report }),
+    (error) => emit({ event: "finished-rejected", error: String(error) }),
+  );
+  getConnInfo = await loadConnInfo(s.runtime);
+  try {
+    const address = await s.ready;
+    emit({ event: "ready", port: address.port, hostname: address.hostname, url: address.url, runtime: s.runtime });
+  } catch (error) {
+    emit({ event: "ready-rejected", error: String(error) });
+    process.exit(2);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selftest mode (contract cases 13 and 14): in-process API checks, one `check` line each
+
+const quiet = { port: 0, hostname: "127.0.0.1", signals: false, logger: false, exit: false } as const;
+const hello = (): Response => new Response("hello");
+
+async function check(name: string, body: () => Promise<Record<string, unknown>>): Promise<void> {
+  try {
+    const result = await within(body(), 8_000, name);
+    emit({ event: "check", check: name, ...result });
+  } catch (error) {
+    emit({ event: "check", check: name, failure: String(error) });
+  }
+}
+
+function invalidOptions(): void {
+  for (const row of INVALID_OPTIONS) {
+    const options: Record<string, unknown> = { ...quiet, fetch: hello };
+    if (row.value === MISSING) delete options[row.option];
+    else options[row.option] = row.value;
+    try {
+      const s = serve(options as unknown as ServeOptions);
+      s.finished.catch(() => {});
+      s.ready.catch(() => {});
+      s.close().catch(() => {});
+      emit({ event: "check", check: "invalid-option", label: row.label, threw: false });
+    } catch (error) {
+      const e = error as Error;
+      emit({
+        event: "check",
+        check: "invalid-option",
+        label: row.label,
+        threw: true,
+        errorName: e?.constructor?.name ?? typeof error,
+        isTypeOrRangeError: error instanceof TypeError || error instanceof RangeError,
+        message: String(e?.message ?? error),
+      });
+    }
+  }
+}
+
+async function shutdownTwice(): Promise<Record<string, unknown>> {
+  const s = serve({ ...quiet, fetch: hello });
+  await s.ready;
+  const first = s.shutdown();
+  const second = s.shutdown({ reason: "second call" });
+  const report = await within(first, 3_000, "shutdown()");
+  const third = s.shutdown();
+  const finished = await within(s.finished, 3_000, "finished");
+  return {
+    sameSecond: first === second,
+    sameAfterClosed: first === third,
+    finishedSameReport: finished === report,
+    state: s.state,
+    report,
+  };
+}
+
+async function closeAfterShutdown(): Promise<Record<string, unknown>> {
+  let ctxAborted = false;
+  let entered!: () => void;
+  const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
+  const s = serve({
+    ...quiet,
+    drainTimeout: 10_000,
+    fetch: (_request, ctx) => {
+      ctx.signal.addEventListener("abort", () => (ctxAborted = true), { once: true });
+      entered();
+      return new Promise<Response>(() => {});
+    },
+  });
+  const address = await s.ready;
+  const client = fetch(`http://127.0.0.1:${address.port}/hang`).then(
+    (r) => `status ${r.status}`,
+    (e) => `error: ${String(e)}`,
+  );
+  await within(enteredPromise, 3_000, "the handler to be entered");
+  const graceful = s.shutdown();
+  let gracefulSettledEarly = false;
+  graceful.then(() => (gracefulSettledEarly = true), () => (gracefulSettledEarly = true));
+  await sleep(150);
+  const stateBeforeClose = s.state;
+  const settledBeforeClose = gracefulSettledEarly;
+  const t0 = performance.now();
+  const closeReport = await within(s.close(), 3_000, "close()");
+  const closeMs = performance.now() - t0;
+  const shutdownReport = await within(graceful, 3_000, "the shutdown() promise after close()");
+  const clientOutcome = await within(client, 3_000, "the client").catch((e) => String(e));
+  return {
+    stateBeforeClose,
+    settledBeforeClose,
+    closeMs,
+    closeReport,
+    shutdownReport,
+    ctxAborted,
+    stateAfter: s.state,
+    clientOutcome,
+  };
+}
+
+async function awaitUsing(): Promise<Record<string, unknown>> {
+  const { usingScope } = await import("./using_scope.ts");
+  return { ...(await usingScope(serve)) };
+}
+
+function listenBlocker(): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const blocker = net.createServer();
+    blocker.once("error", reject);
+    blocker.listen(0, "127.0.0.1", () => resolve(blocker));
+  });
+}
+
+async function readyOutcome(port: number): Promise<string> {
+  let s: Server;
+  try {
+    s = serve({ ...quiet, port, fetch: hello });
+  } catch (error) {
+    return `serve() threw: ${String(error)}`;
+  }
+  s.finished.catch(() => {});
+  const outcome = await within(
+    s.ready.then(
+      (a) => `resolved: ${JSON.stringify(a)}`,
+      (e) => `rejected: ${String(e)}`,
+    ),
+    3_000,
+    "ready to settle",
+  ).catch((e) => String(e));
+  if (outcome.startsWith("resolved")) await within(s.close(), 2_000, "close").catch(() => {});
+  return outcome;
+}
+
+async function readyRejects(): Promise<Record<string, unknown>> {
+  const blocker = await listenBlocker();
+  const port = (blocker.address() as net.AddressInfo).port;
+  const byNetServer = await readyOutcome(port);
+  await new Promise<void>((resolve) => blocker.close(() => resolve()));
+
+  const first = serve({ ...quiet, fetch: hello });
+  const { port: taken } = await first.ready;
+  const byLameduck = await readyOutcome(taken);
+  await within(first.close(), 2_000, "close").catch(() => {});
+  return { byNetServer, byLameduck };
+}
+
+async function selftest(): Promise<void> {
+  invalidOptions();
+  await check("shutdown-twice", shutdownTwice);
+  await check("close-after-shutdown", closeAfterShutdown);
+  await check("await-using", awaitUsing);
+  await check("ready-rejects", readyRejects);
+  emit({ event: "selftest-done" });
+  process.exit(0);
+}
+
+if (mode === "selftest") await selftest();
+else await serveMode();
