@@ -60,8 +60,7 @@ export class LameduckServer implements Server, Host, Tracker {
   #forcedPromise = new Promise<void>((resolve) => this.#force = resolve);
   #idle: (() => void) | undefined;
   #bySignal = false;
-  #hub: SignalHub;
-  #unregister: () => void;
+  #unregister: (exitCode?: number) => void;
 
   constructor(
     options: ResolvedOptions,
@@ -72,7 +71,6 @@ export class LameduckServer implements Server, Host, Tracker {
     this.#options = options;
     this.runtime = runtime;
     this.#adapter = adapter;
-    this.#hub = hub;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.#unregister = hub.add(this, options.signals);
     const { port, hostname, websocket } = options;
@@ -108,11 +106,6 @@ export class LameduckServer implements Server, Host, Tracker {
   /** Host: `true` once responses should say `Connection: close`. */
   get draining(): boolean {
     return this.#state !== "serving";
-  }
-
-  /** SignalTarget: whether a signal-started shutdown ends the process. */
-  get exit(): boolean {
-    return this.#options.exit;
   }
 
   /** Tracker: the shutdown signal given to every request context. */
@@ -314,7 +307,6 @@ export class LameduckServer implements Server, Host, Tracker {
     const hooks = await this.#hooks.run((hook) => this.#emit({ type: "hook", hook }));
     // 6. Closed.
     this.#state = "closed";
-    this.#unregister();
     const report: ShutdownReport = {
       reason,
       graceful: !this.#forced,
@@ -325,9 +317,8 @@ export class LameduckServer implements Server, Host, Tracker {
     };
     this.#emit({ type: "closed", report });
     this.#resolveFinished(report);
-    if (this.#bySignal && this.#options.exit) {
-      this.#hub.exitWhenIdle(report.graceful && hooks.every((h) => h.ok) ? 0 : 1);
-    }
+    const code = report.graceful && hooks.every((h) => h.ok) ? 0 : 1;
+    this.#unregister(this.#bySignal && this.#options.exit ? code : undefined);
     return report;
   }
 }

@@ -12,8 +12,6 @@ import type { Platform } from "./adapter.ts";
 export interface SignalTarget {
   /** Called on each signal, with the signal's name. */
   onSignal(signal: string): void;
-  /** Whether this server wants the process to exit after a signal-started shutdown. */
-  readonly exit: boolean;
 }
 
 interface Registration {
@@ -33,25 +31,19 @@ export class SignalHub {
     this.#platform = platform;
   }
 
-  /** Starts delivering `signals` to `target`; the returned function stops it. */
-  add(target: SignalTarget, signals: readonly string[]): () => void {
+  /**
+   * Starts delivering `signals` to `target`. The returned function stops it; pass it an exit
+   * code when a signal-started shutdown of this server wants the process to exit: the process
+   * exits with the worst code once no other server is still registered.
+   */
+  add(target: SignalTarget, signals: readonly string[]): (exitCode?: number) => void {
     const registration = { target, signals };
     this.#registrations.add(registration);
     for (const signal of signals) {
       if (this.#listeners.has(signal)) continue;
       this.#listeners.set(signal, this.#platform.onSignal(signal, () => this.#deliver(signal)));
     }
-    return () => this.#remove(registration);
-  }
-
-  /**
-   * Records that a signal-started shutdown of a server ended with `code`; exits with the
-   * worst code once no other server is still registered.
-   */
-  exitWhenIdle(code: number): void {
-    this.#exitWanted = true;
-    this.#exitCode = Math.max(this.#exitCode, code);
-    this.#maybeExit();
+    return (exitCode) => this.#remove(registration, exitCode);
   }
 
   #deliver(signal: string): void {
@@ -60,8 +52,12 @@ export class SignalHub {
     }
   }
 
-  #remove(registration: Registration): void {
+  #remove(registration: Registration, exitCode: number | undefined): void {
     if (!this.#registrations.delete(registration)) return;
+    if (exitCode !== undefined) {
+      this.#exitWanted = true;
+      this.#exitCode = Math.max(this.#exitCode, exitCode);
+    }
     for (const [signal, remove] of this.#listeners) {
       const used = [...this.#registrations].some((r) => r.signals.includes(signal));
       if (!used) {

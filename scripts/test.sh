@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test command (`npm test`): static checks, unit tests on Deno, Bun and Node 24,
+# then the contract suite against real processes of each runtime. Uses only the toolchain
+# pinned in package.json (node_modules/.bin), never whatever happens to be on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="$PWD/node_modules/.bin"
+for tool in deno bun node tsc; do
+  if [ ! -x "$bin/$tool" ]; then
+    echo "error: $bin/$tool is missing: run 'npm ci' first" >&2
+    exit 1
+  fi
+done
+node_version=$("$bin/node" --version)
+case "$node_version" in v24.*) ;; *) echo "error: expected Node 24, got $node_version" >&2; exit 1 ;; esac
+
+step() { printf '\n=== %s\n' "$*"; }
+export NO_COLOR=1
+
+step "deno fmt --check"; "$bin/deno" fmt --check
+step "deno lint"; "$bin/deno" lint
+step "deno check"; "$bin/deno" check mod.ts tests/ examples/ scripts/
+step "tsc (Node type stripping rules: erasable syntax only)"; "$bin/tsc" -p tsconfig.json
+step "deno doc --lint"; "$bin/deno" doc --lint mod.ts
+step "deno publish --dry-run"; "$bin/deno" publish --dry-run --allow-dirty 2>&1 | tail -n 3
+
+step "unit tests on Deno"; "$bin/deno" test -A --quiet tests/unit/
+step "unit tests on Bun"; "$bin/bun" test tests/unit/
+step "unit tests on Node 24"; "$bin/node" --test tests/unit/*_test.ts
+
+step "contract suite on Deno, Bun and Node 24"
+"$bin/node" --test --test-concurrency=3 tests/contract/*_test.ts

@@ -1,0 +1,54 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Hooks } from "../../src/core/hooks.ts";
+
+test("Hooks run last registered first and report each", async () => {
+  const hooks = new Hooks();
+  const order: string[] = [];
+  hooks.add(() => order.push("first"), { name: "first" });
+  hooks.add(async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    order.push("second");
+  });
+  const seen: string[] = [];
+  const reports = await hooks.run((h) => seen.push(h.name));
+  assert.deepEqual(order, ["second", "first"]);
+  assert.deepEqual(seen, ["hook 2", "first"]);
+  assert.ok(reports.every((r) => r.ok));
+});
+
+test("Hooks cut a hanging hook at its timeout and report a throwing one", async () => {
+  const hooks = new Hooks();
+  let ranAfter = false;
+  hooks.add(() => ranAfter = true, { name: "after" });
+  hooks.add(() => {
+    throw new Error("pool already closed");
+  }, { name: "throws" });
+  hooks.add(() => new Promise(() => {}), { name: "hangs", timeout: 30 });
+  const started = performance.now();
+  const reports = await hooks.run(() => {});
+  assert.ok(performance.now() - started < 2000);
+  assert.deepEqual(reports.map((r) => [r.name, r.ok]), [
+    ["hangs", false],
+    ["throws", false],
+    ["after", true],
+  ]);
+  assert.match(reports[0]!.error!, /Timed out after 30 ms/);
+  assert.match(reports[1]!.error!, /pool already closed/);
+  assert.equal(ranAfter, true);
+});
+
+test("Hooks.add() returns a Disposable that unregisters the hook", async () => {
+  const hooks = new Hooks();
+  let ran = false;
+  const registration = hooks.add(() => ran = true);
+  registration[Symbol.dispose]();
+  assert.deepEqual(await hooks.run(() => {}), []);
+  assert.equal(ran, false);
+});
+
+test("Hooks.add() rejects a non-function and a bad timeout", () => {
+  const hooks = new Hooks();
+  assert.throws(() => hooks.add(5 as unknown as () => void), TypeError);
+  assert.throws(() => hooks.add(() => {}, { timeout: -1 }), /Invalid timeout/);
+});

@@ -1,0 +1,42 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { pathOf, withConnectionClose } from "../../src/core/responses.ts";
+import { formatEvent } from "../../src/core/log.ts";
+
+test("pathOf() returns the path without query or fragment", () => {
+  assert.equal(pathOf("http://a:1/readyz"), "/readyz");
+  assert.equal(pathOf("http://a:1/readyz?x=1"), "/readyz");
+  assert.equal(pathOf("http://a/x/y#z"), "/x/y");
+  assert.equal(pathOf("http://a"), "/");
+});
+
+test("withConnectionClose() sets the header, copying immutable responses", async () => {
+  const plain = withConnectionClose(new Response("x"));
+  assert.equal(plain.headers.get("connection"), "close");
+  const redirect = withConnectionClose(Response.redirect("http://example.test/", 302));
+  assert.equal(redirect.headers.get("connection"), "close");
+  assert.equal(redirect.headers.get("location"), "http://example.test/");
+  assert.equal(redirect.status, 302);
+  assert.equal(await withConnectionClose(new Response("body")).text(), "body");
+});
+
+test("formatEvent() writes one concise line per event", () => {
+  assert.equal(
+    formatEvent({ type: "draining", reason: "SIGTERM", inFlight: 1 }),
+    "SIGTERM: draining 1 request",
+  );
+  assert.equal(
+    formatEvent({
+      type: "closed",
+      report: {
+        reason: "SIGTERM",
+        graceful: false,
+        durationMs: 12,
+        completed: 3,
+        aborted: 1,
+        hooks: [{ name: "db", ok: true, durationMs: 1 }],
+      },
+    }),
+    "closed after 12 ms (forced): 3 completed, 1 aborted, hooks 1/1 ok",
+  );
+});
