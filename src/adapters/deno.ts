@@ -5,7 +5,9 @@
  *   (it resolves after a stream's last byte or its cancel; it cannot tell them apart).
  * - `ctx.signal`: `request.signal` is also aborted after every *successful* response (legacy
  *   behaviour, unless `--unstable-no-legacy-abort`), so it is only trusted while the handler
- *   runs.
+ *   runs. After that, a disconnect is only visible to the body stream: when the handler has
+ *   read `ctx.signal`, its body goes through lameduck's stream (sent chunked) to see it. No
+ *   public API tells a static body from a stream one, so bodies are not wrapped otherwise.
  * - Forcing: impossible once `shutdown()` began (aborting `Deno.serve`'s `signal` then crashes
  *   the process, deno#25792). The core answers handlers that never respond with a 503 and
  *   aborts their `ctx.signal`; a stream that ignores its signal is cut by the process exit.
@@ -55,9 +57,12 @@ function handle(
   });
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
-  const response = exchange.run().then((response) =>
-    host.draining ? withConnectionClose(response) : response
-  );
+  const response = exchange.run().then((response) => {
+    // A handler that read ctx.signal wants to hear of a disconnect mid-body, which Deno only
+    // tells the body stream (request.signal also aborts after success): pass it through ours.
+    if (exchange.signalUsed && response.status !== 101) response = exchange.track(response);
+    return host.draining ? withConnectionClose(response) : response;
+  });
   const end = () => exchange.end();
   Promise.all([response, info.completed]).then(end, end);
   return response;

@@ -40,6 +40,11 @@ class Context {
     if (env) Object.assign(this, env);
   }
 
+  /** Whether the handler has read `signal`. */
+  get signalUsed(): boolean {
+    return this.#controller !== undefined;
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
@@ -65,6 +70,7 @@ export class Exchange {
   #ended = false;
   #responded = false;
   #onForce: (() => void) | undefined;
+  #cancel: ((reason: unknown) => void) | undefined;
 
   constructor(tracker: Tracker, request: Request, init: ExchangeInit) {
     this.#tracker = tracker;
@@ -101,10 +107,19 @@ export class Exchange {
     this.#context.abort(new DOMException("The client disconnected", "AbortError"));
   }
 
-  /** Forced shutdown: aborts `ctx.signal` and answers a handler that has not responded. */
+  /** Whether the handler has read `ctx.signal`. */
+  get signalUsed(): boolean {
+    return this.#context.signalUsed;
+  }
+
+  /**
+   * Forced shutdown: aborts `ctx.signal`, answers a handler that has not responded, and cuts a
+   * body wrapped by {@linkcode Exchange.track}.
+   */
   force(reason: unknown): void {
     this.#context.abort(reason);
     this.#onForce?.();
+    this.#cancel?.(reason);
   }
 
   /** Sets what `force()` does to a handler still running (the server answers in its place). */
@@ -117,5 +132,45 @@ export class Exchange {
     if (this.#ended) return;
     this.#ended = true;
     this.#tracker.release(this, outcome);
+  }
+
+  /**
+   * Returns `response` with its body passed through a stream of lameduck's, so a client that
+   * leaves mid-body aborts `ctx.signal` and a forced shutdown can cut the body. The exchange
+   * ends after the last chunk or the cancel. The copy is sent chunked: use it only where the
+   * runtime gives no other way to see a disconnect (Deno).
+   */
+  track(response: Response): Response {
+    const body = response.body;
+    if (body === null) return response;
+    const reader = body.getReader();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    this.#cancel = (reason) => {
+      controller.error(reason);
+      reader.cancel(reason).catch(() => {});
+    };
+    const stream = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      pull: async (c) => {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            c.close();
+            this.end();
+          } else {
+            c.enqueue(value);
+          }
+        } catch (error) {
+          c.error(error);
+        }
+      },
+      cancel: (reason) => {
+        this.clientGone();
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+    return new Response(stream, response);
   }
 }

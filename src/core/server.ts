@@ -157,7 +157,8 @@ export class LameduckServer implements Server, Host, Tracker {
         return readinessResponse(this.#state === "serving", method === "HEAD");
       }
     }
-    if (this.inFlight >= maxInFlight) return overloadedResponse();
+    // lameduck's own count: Bun's pendingRequests already includes this very request.
+    if (this.#exchanges.size >= maxInFlight) return overloadedResponse();
     const exchange = new Exchange(this, request, init);
     this.#exchanges.add(exchange);
     return exchange;

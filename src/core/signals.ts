@@ -73,7 +73,8 @@ export class SignalHub {
       this.#exitWanted = false;
       const code = this.#exitCode;
       this.#exitCode = 0;
-      this.#platform.exit(code);
+      // On the next macrotask, so code awaiting `server.finished` runs first.
+      setTimeout(() => this.#platform.exit(code), 0);
     }
   }
 }

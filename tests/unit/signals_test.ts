@@ -42,32 +42,40 @@ test("SignalHub removes its listeners once no server needs them", () => {
   assert.equal(count(), 0);
 });
 
-test("SignalHub exits once, with the worst code, after the last server closed", () => {
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+test("SignalHub exits once, with the worst code, after the last server closed", async () => {
   const { platform, exits } = fakePlatform();
   const hub = new SignalHub(platform);
   const removeA = hub.add({ onSignal() {} }, ["SIGTERM"]);
   const removeB = hub.add({ onSignal() {} }, ["SIGTERM"]);
   removeA(1);
+  await tick();
   assert.deepEqual(exits, []);
   removeB(0);
+  assert.deepEqual(exits, [], "exits after a macrotask, so code awaiting finished runs first");
+  await tick();
   assert.deepEqual(exits, [1]);
 });
 
-test("SignalHub exits for one server once another, which wanted no exit, has closed too", () => {
+test("SignalHub exits for one server once another, which wanted no exit, has closed too", async () => {
   const { platform, exits } = fakePlatform();
   const hub = new SignalHub(platform);
   const removeA = hub.add({ onSignal() {} }, ["SIGTERM"]);
   const removeB = hub.add({ onSignal() {} }, ["SIGTERM"]);
   removeA(0);
+  await tick();
   assert.deepEqual(exits, []);
   removeB();
+  await tick();
   assert.deepEqual(exits, [0]);
 });
 
-test("SignalHub does not exit when no server asked for it", () => {
+test("SignalHub does not exit when no server asked for it", async () => {
   const { platform, exits } = fakePlatform();
   const hub = new SignalHub(platform);
   const remove = hub.add({ onSignal() {} }, ["SIGTERM"]);
   remove();
+  await tick();
   assert.deepEqual(exits, []);
 });
