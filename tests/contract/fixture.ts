@@ -186,7 +186,10 @@ app.get("/conninfo", (c) => {
 
 app.get("/inflight", (c) => c.json({ inFlight: server?.inFlight ?? null }));
 
-app.get("/state", (c) => c.json({ state: server?.state ?? null, shutdown: c.env.shutdown.aborted }));
+app.get(
+  "/state",
+  (c) => c.json({ state: server?.state ?? null, shutdown: c.env.shutdown.aborted }),
+);
 
 app.get("/throw", () => {
   throw new Error("boom from /throw");
@@ -237,7 +240,13 @@ async function serveMode(): Promise<void> {
   getConnInfo = await loadConnInfo(s.runtime);
   try {
     const address = await s.ready;
-    emit({ event: "ready", port: address.port, hostname: address.hostname, url: address.url, runtime: s.runtime });
+    emit({
+      event: "ready",
+      port: address.port,
+      hostname: address.hostname,
+      url: address.url,
+      runtime: s.runtime,
+    });
   } catch (error) {
     emit({ event: "ready-rejected", error: String(error) });
     process.exit(2);
@@ -247,7 +256,13 @@ async function serveMode(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Selftest mode (contract cases 13 and 14): in-process API checks, one `check` line each
 
-const quiet = { port: 0, hostname: "127.0.0.1", signals: false, logger: false, exit: false } as const;
+const quiet = {
+  port: 0,
+  hostname: "127.0.0.1",
+  signals: false,
+  logger: false,
+  exit: false,
+} as const;
 const hello = (): Response => new Response("hello");
 
 async function check(name: string, body: () => Promise<Record<string, unknown>>): Promise<void> {

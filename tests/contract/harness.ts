@@ -93,7 +93,11 @@ export interface Fixture {
   /** Every event line so far, in arrival order. */
   events: FixtureEvent[];
   /** Resolves with the first event (past or future) matching `predicate`. */
-  waitFor(predicate: (e: FixtureEvent) => boolean, timeoutMs?: number, what?: string): Promise<FixtureEvent>;
+  waitFor(
+    predicate: (e: FixtureEvent) => boolean,
+    timeoutMs?: number,
+    what?: string,
+  ): Promise<FixtureEvent>;
   /** Sends a signal; returns the driver clock just before sending. */
   signal(name: NodeJS.Signals): number;
   /** Resolves when the process exits. */
@@ -153,7 +157,8 @@ export async function start(
   children.add(child);
 
   const events: FixtureEvent[] = [];
-  const waiters: { predicate: (e: FixtureEvent) => boolean; resolve: (e: FixtureEvent) => void }[] = [];
+  const waiters: { predicate: (e: FixtureEvent) => boolean; resolve: (e: FixtureEvent) => void }[] =
+    [];
   let stderr = "";
   let stdoutRest = "";
   let stdoutJunk = "";
@@ -343,8 +348,9 @@ export class RawConnection {
       });
       socket.on("close", () => {
         let kind: CloseKind;
-        if (error) kind = error.code === "ECONNRESET" ? "rst" : `error:${error.code ?? error.message}`;
-        else if (sawEnd) kind = "fin";
+        if (error) {
+          kind = error.code === "ECONNRESET" ? "rst" : `error:${error.code ?? error.message}`;
+        } else if (sawEnd) kind = "fin";
         else if (this.#destroyedLocally) kind = "local";
         else kind = "fin";
         this.#closeKind = kind;
@@ -420,7 +426,9 @@ export class RawConnection {
       }
       this.#pending.shift();
       const got = p.parsed
-        ? `status ${p.parsed.status}, ${p.parsed.pieces.map((x) => x.text).join("").length} body chars`
+        ? `status ${p.parsed.status}, ${
+          p.parsed.pieces.map((x) => x.text).join("").length
+        } body chars`
         : `${this.#buf.length} unparsed bytes`;
       p.reject(new Error(`Connection closed (${kind}) before the response was complete (${got})`));
     }
@@ -458,8 +466,9 @@ export class RawConnection {
         }
         let mode: "none" | "length" | "chunked" | "eof";
         let remaining = 0;
-        if (p.head || status === 204 || status === 304 || (status >= 100 && status < 200)) mode = "none";
-        else if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) mode = "chunked";
+        if (p.head || status === 204 || status === 304 || (status >= 100 && status < 200)) {
+          mode = "none";
+        } else if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) mode = "chunked";
         else if (headers["content-length"] !== undefined) {
           mode = "length";
           remaining = Number(headers["content-length"]);
@@ -467,7 +476,7 @@ export class RawConnection {
         p.parsed = { status, headers, headAt: at, mode, remaining, pieces: [] };
         if (status >= 100 && status < 200) {
           // Informational: drop it and parse the real response.
-          p.parsed = undefined;
+          delete p.parsed;
           continue;
         }
       }
@@ -504,13 +513,18 @@ export class RawConnection {
         const size = parseInt(this.#buf.subarray(0, lineEnd).toString("latin1").split(";")[0]!, 16);
         if (Number.isNaN(size)) {
           this.#pending.shift();
-          p.reject(new Error(`Bad chunk size line: ${JSON.stringify(this.#buf.subarray(0, lineEnd).toString())}`));
+          p.reject(
+            new Error(
+              `Bad chunk size line: ${JSON.stringify(this.#buf.subarray(0, lineEnd).toString())}`,
+            ),
+          );
           return;
         }
         if (size === 0) {
           // Last chunk, then optional trailers, then an empty line.
           const trailerEnd = this.#buf.indexOf("\r\n\r\n", lineEnd);
-          const simpleEnd = this.#buf.subarray(lineEnd, lineEnd + 4).toString("latin1") === "\r\n\r\n";
+          const simpleEnd =
+            this.#buf.subarray(lineEnd, lineEnd + 4).toString("latin1") === "\r\n\r\n";
           if (!simpleEnd && trailerEnd < 0) break;
           this.#buf = this.#buf.subarray((simpleEnd ? lineEnd : trailerEnd) + 4);
           done = true;
@@ -592,23 +606,41 @@ export function createPool(port: number, maxSockets: number): Pool {
         resolve(r);
       };
       const req = http.request({ host: "127.0.0.1", port, path, agent, method: "GET" });
-      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error("request timed out"), { code: "TIMEOUT" })));
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(Object.assign(new Error("request timed out"), { code: "TIMEOUT" })));
       req.on("error", (e: NodeJS.ErrnoException) =>
-        settle({ ok: false, code: e.code ?? "ERROR", message: e.message, reused: req.reusedSocket })
-      );
+        settle({
+          ok: false,
+          code: e.code ?? "ERROR",
+          message: e.message,
+          reused: req.reusedSocket,
+        }));
       req.on("response", (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (s: string) => (body += s));
         res.on("end", () =>
-          settle({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body, reused: req.reusedSocket })
-        );
+          settle({
+            ok: true,
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            reused: req.reusedSocket,
+          }));
         res.on("error", (e: NodeJS.ErrnoException) =>
-          settle({ ok: false, code: e.code ?? "ERROR", message: e.message, reused: req.reusedSocket })
-        );
+          settle({
+            ok: false,
+            code: e.code ?? "ERROR",
+            message: e.message,
+            reused: req.reusedSocket,
+          }));
         res.on("aborted", () =>
-          settle({ ok: false, code: "ABORTED", message: "response aborted", reused: req.reusedSocket })
-        );
+          settle({
+            ok: false,
+            code: "ABORTED",
+            message: "response aborted",
+            reused: req.reusedSocket,
+          }));
       });
       req.end();
     });

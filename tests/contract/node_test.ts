@@ -1,0 +1,9 @@
+/**
+ * The lameduck contract on Node: a thin entry so `node --test` runs each runtime in its own process.
+ *
+ * @module
+ */
+
+import { defineContract } from "./contract.ts";
+
+defineContract("node");
