@@ -190,6 +190,57 @@ export function defineContract(runtime: RuntimeName): void {
       });
     });
 
+    // Regression: Node's close() never closes an accepted connection that sent nothing.
+    test("a connection that never sends a byte does not delay exit: SIGTERM exits 0 in under 1000 ms", async () => {
+      await withFixture(runtime, {}, async (fx) => {
+        const conn = await RawConnection.connect(fx.port);
+        try {
+          await sleep(100);
+          const sigAt = fx.signal("SIGTERM");
+          const exit = await exitOf(fx, 10_000);
+          const ms = exit.atMs - sigAt;
+          assert.equal(exit.code, 0, fx.describe());
+          assert.ok(ms < 1_000, `exit took ${ms.toFixed(0)} ms with one silent connection open`);
+          // Open question, not a pass: on Bun 1.4.5 the client does not see this socket close
+          // within 2 s even after the process exited (seen every run; uninvestigated). The
+          // case guards exit time, which holds; Deno and Node also close the socket.
+          if (runtime !== "bun") await within(conn.ended, 2_000, "the silent connection to close");
+        } finally {
+          conn.socket.destroy();
+        }
+      });
+    });
+
+    // Regression: Bun's stop(false) waits forever for open WebSockets. lameduck serves
+    // WebSockets on Deno and Bun only (Node has no upgrade listener), so Node has no such case.
+    if (runtime !== "node") {
+      test("an open WebSocket is closed with 1001 at shutdown and does not hold the drain", async () => {
+        await withFixture(runtime, { drainTimeout: 10_000 }, async (fx) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${fx.port}/ws`);
+          const closed = new Promise<number>((resolve) => ws.onclose = (e) => resolve(e.code));
+          await within(
+            new Promise<void>((resolve, reject) => {
+              ws.onopen = () => resolve();
+              ws.onerror = () => reject(new Error("WebSocket failed to open"));
+            }),
+            5_000,
+            "the WebSocket to open",
+          );
+          const echoed = new Promise<string>((resolve) =>
+            ws.onmessage = (e) => resolve(String(e.data))
+          );
+          ws.send("hi");
+          assert.equal(await within(echoed, 5_000, "the echo"), "echo hi");
+          const sigAt = fx.signal("SIGTERM");
+          assert.equal(await within(closed, 5_000, "the WebSocket to close"), 1001);
+          const exit = await exitOf(fx, 10_000);
+          assert.equal(exit.code, 0, fx.describe());
+          assert.ok(exit.atMs - sigAt < 3_000, `exit took ${(exit.atMs - sigAt).toFixed(0)} ms`);
+          assert.equal(reportOf(fx).graceful, true);
+        });
+      });
+    }
+
     // 5
     test("the listener closes after lameDuck: new connections are refused while a request is still in flight", async () => {
       await withFixture(runtime, { lameDuck: 500 }, async (fx) => {

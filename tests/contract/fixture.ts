@@ -111,6 +111,30 @@ app.use("*", async (c, next) => {
 
 app.get("/fast", (c) => c.text("fast"));
 
+// WebSockets through Hono's own helper on the runtimes where lameduck serves them (Deno, Bun).
+interface WebSocketHelpers {
+  upgradeWebSocket: (create: (c: Context) => Record<string, unknown>) => never;
+  websocket?: unknown;
+}
+const g = globalThis as Record<string, unknown>;
+const wsHelpers: WebSocketHelpers | undefined = g.Deno
+  ? (await import("hono/deno")) as unknown as WebSocketHelpers
+  : g.Bun
+  ? (await import("hono/bun")) as unknown as WebSocketHelpers
+  : undefined;
+if (wsHelpers) {
+  app.get(
+    "/ws",
+    wsHelpers.upgradeWebSocket(() => ({
+      onOpen: () => emit({ event: "ws-open", route: "/ws" }),
+      onMessage: (event: { data: unknown }, ws: { send(data: string): void }) =>
+        ws.send(`echo ${String(event.data)}`),
+      onClose: (event: { code: number }) =>
+        emit({ event: "ws-close", route: "/ws", code: event.code }),
+    })),
+  );
+}
+
 app.get("/slow", async (c) => {
   const ms = Number(c.req.query("ms") ?? "1000");
   const id = c.req.query("id") ?? "";
@@ -219,6 +243,7 @@ async function serveMode(): Promise<void> {
     port: 0,
     hostname: "127.0.0.1",
     ...passThrough,
+    ...(wsHelpers?.websocket ? { websocket: wsHelpers.websocket } : {}),
     fetch: app.fetch,
     logger: (e: LifecycleEvent) => {
       const { type, ...rest } = e;
