@@ -90,11 +90,6 @@ export class Exchange {
     this.ctx = this.#context as unknown as RequestContext;
   }
 
-  /** `true` once the exchange no longer counts as in flight. */
-  get ended(): boolean {
-    return this.#ended;
-  }
-
   /** Calls `fetch` (or `onError`); resolves with the response to send, never rejects. */
   async run(): Promise<Response> {
     const response = await this.#tracker.run(this);
