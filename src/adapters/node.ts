@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import type { Adapter, Host } from "../core/adapter.ts";
 import type { ListenAddress } from "../core/types.ts";
-import { toRequest, writeResponse } from "./node_bridge.ts";
+import { toRequest, writePlain, writeResponse } from "./node_bridge.ts";
 
 /** Per-connection bookkeeping. */
 interface Connection {
@@ -53,7 +53,15 @@ export function createAdapter(): Adapter {
       connection.mark = socket.bytesRead;
       if (closing) closeIfIdle(socket, connection);
     });
-    const request = toRequest(incoming, origin);
+    let request: Request;
+    try {
+      request = toRequest(incoming, origin);
+    } catch (error) {
+      // A Host header or target that forms no URL, or a method Fetch refuses (CONNECT, TRACE).
+      if (!(error instanceof TypeError)) throw error;
+      writePlain(outgoing, 400, "Bad Request\n", { keepAlive: false });
+      return;
+    }
     const head = incoming.method === "HEAD";
     const opened = host.open(request, {
       remoteAddr: {

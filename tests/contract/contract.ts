@@ -84,6 +84,39 @@ export function defineContract(runtime: RuntimeName): void {
       assert.ok(existsSync(binaryOf(runtime)), `missing ${binaryOf(runtime)}`);
     });
 
+    // Regression: on Node, `new Request()` refuses TRACE/CONNECT/TRACK and a Host header that
+    // forms no URL; the bridge's TypeError used to surface as "internal error" and a reset.
+    // Deno and Bun pass such requests to the handler (the fixture answers 404 for TRACE).
+    test("TRACE and a Host header that forms no URL are answered (400 on Node), never reset; serving goes on", async () => {
+      await withFixture(runtime, {}, async (fx) => {
+        for (const [method, headers] of [["TRACE", {}], ["GET", { Host: "[bad" }]] as const) {
+          const conn = await RawConnection.connect(fx.port);
+          conn.socket.write(
+            [`${method} /fast HTTP/1.1`, `Host: ${"Host" in headers ? headers.Host : "x"}`]
+              .join("\r\n") + "\r\n\r\n",
+          );
+          const res = await conn.read();
+          const what = `${method} with Host ${JSON.stringify(headers)}`;
+          if (runtime === "node") {
+            assert.equal(res.status, 400, `${what}: ${res.body}`);
+            assert.equal(res.headers.connection, "close", what);
+          } else {
+            assert.ok([200, 400, 404].includes(res.status), `${what}: ${res.status} ${res.body}`);
+          }
+          assert.doesNotMatch(
+            res.body,
+            /\bat .*:\d+:\d+/,
+            `${what}: a stack trace reached the client`,
+          );
+          conn.destroy();
+        }
+        const { conn, res } = await rawRequest(fx.port, "GET", "/fast");
+        assert.equal(res.status, 200);
+        conn.destroy();
+        assert.doesNotMatch(fx.stderr(), /internal error/);
+      });
+    });
+
     // 1
     test("Hono app.fetch is served unchanged and getConnInfo reports 127.0.0.1 and the client port; SIGINT exits 0", async () => {
       await withFixture(runtime, {}, async (fx) => {
