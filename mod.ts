@@ -15,6 +15,7 @@
  * const server = serve({
  *   fetch: () => new Response("hello"),
  *   port: 0,
+ *   hostname: "127.0.0.1",
  *   readiness: "/readyz",
  *   logger: false,
  * });

@@ -35,14 +35,25 @@ async function loadAdapter(runtime: Runtime): Promise<Adapter> {
  * @returns The running server.
  *
  * @example Serve a Hono app and close a database pool after the drain
- * ```ts ignore
+ * ```ts
  * import { serve } from "@lameduck/lameduck";
  * import { Hono } from "hono";
  *
+ * const db = { end: () => Promise.resolve() }; // e.g. a pg.Pool
  * const app = new Hono().get("/", (c) => c.text("hi"));
- * const server = serve({ fetch: app.fetch, port: 8000, readiness: "/readyz" });
+ * const server = serve({
+ *   fetch: app.fetch,
+ *   port: 0,
+ *   hostname: "127.0.0.1",
+ *   readiness: "/readyz",
+ *   logger: false,
+ * });
  * server.onShutdown(() => db.end(), { name: "db" });
- * await server.finished;
+ * await server.ready;
+ * // In production SIGTERM starts this; `finished` settles with the same report.
+ * void server.shutdown({ reason: "example" });
+ * const report = await server.finished;
+ * console.log(report.graceful); // true
  * ```
  */
 export function serve(options: ServeOptions): Server {

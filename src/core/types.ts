@@ -31,6 +31,24 @@ export interface RemoteAddress {
  * The second argument of `fetch`. It also carries what each runtime's Hono adapter reads from
  * `c.env` (Bun: `server`; Node: `incoming`, `outgoing`), so Hono's `getConnInfo` and
  * `upgradeWebSocket` keep working unchanged.
+ *
+ * @example Stop work when the client leaves, and greet by address
+ * ```ts
+ * import { serve } from "@lameduck/lameduck";
+ * import type { RequestContext } from "@lameduck/lameduck";
+ *
+ * async function handler(_request: Request, ctx: RequestContext): Promise<Response> {
+ *   // ctx.signal aborts if the client disconnects or the drain is forced.
+ *   await new Promise((resolve) => setTimeout(resolve, 10));
+ *   if (ctx.signal.aborted) return new Response(null, { status: 499 });
+ *   return new Response(`hello ${ctx.remoteAddr.hostname}`);
+ * }
+ *
+ * const server = serve({ fetch: handler, port: 0, hostname: "127.0.0.1", logger: false });
+ * const { url } = await server.ready;
+ * console.log(await (await fetch(url)).text()); // "hello 127.0.0.1"
+ * await server.shutdown();
+ * ```
  */
 export interface RequestContext {
   /**
@@ -97,7 +115,30 @@ export type LifecycleEvent =
 /** Options of {@linkcode ServeOptions.logger}. */
 export type Logger = false | ((event: LifecycleEvent) => void);
 
-/** Options of `serve()`. */
+/**
+ * Options of `serve()`. Every invalid option throws a `TypeError` or `RangeError` at the call,
+ * naming the option and the value.
+ *
+ * @example Behind a Kubernetes Service: fail readiness first, then drain
+ * ```ts
+ * import { serve } from "@lameduck/lameduck";
+ * import type { ServeOptions } from "@lameduck/lameduck";
+ *
+ * const options: ServeOptions = {
+ *   fetch: () => new Response("ok"),
+ *   port: 0,
+ *   hostname: "127.0.0.1",
+ *   readiness: "/readyz", // the readinessProbe path
+ *   lameDuck: 5_000, // > probe period × failureThreshold: endpoints drop the pod first
+ *   drainTimeout: 20_000, // lameDuck + drainTimeout + hooks < terminationGracePeriodSeconds
+ *   logger: false,
+ * };
+ * const server = serve(options);
+ * const { url } = await server.ready;
+ * console.log((await fetch(new URL("/readyz", url))).status); // 200
+ * await server.close();
+ * ```
+ */
 export interface ServeOptions {
   /** The request handler, e.g. Hono's `app.fetch`. */
   fetch: FetchHandler;
@@ -191,7 +232,40 @@ export interface ShutdownOptions {
 /** A server's lifecycle state. */
 export type ServerState = "serving" | "draining" | "closed";
 
-/** What `serve()` returns. */
+/**
+ * What `serve()` returns.
+ *
+ * @example End a server-sent event stream when shutdown starts
+ * ```ts
+ * import { serve } from "@lameduck/lameduck";
+ *
+ * const server = serve({
+ *   port: 0,
+ *   hostname: "127.0.0.1",
+ *   logger: false,
+ *   fetch: (_request, ctx) => {
+ *     const body = new ReadableStream<string>({
+ *       start(controller) {
+ *         controller.enqueue("data: hello\n\n");
+ *         // The stream ends by itself once the drain starts, so the drain does not wait.
+ *         ctx.shutdown.addEventListener("abort", () => {
+ *           controller.enqueue("event: bye\ndata: server restarting\n\n");
+ *           controller.close();
+ *         });
+ *       },
+ *     });
+ *     return new Response(body.pipeThrough(new TextEncoderStream()), {
+ *       headers: { "content-type": "text/event-stream" },
+ *     });
+ *   },
+ * });
+ * const { url } = await server.ready;
+ * const response = await fetch(url);
+ * const report = await server.shutdown({ reason: "deploy" });
+ * console.log(await response.text()); // "data: hello ... event: bye ..."
+ * console.log(report.graceful, report.reason); // true "deploy"
+ * ```
+ */
 export interface Server extends AsyncDisposable {
   /** The runtime this server runs on. */
   readonly runtime: Runtime;
@@ -208,6 +282,19 @@ export interface Server extends AsyncDisposable {
   /**
    * Registers cleanup to run after the drain. Hooks run last-registered first, each bounded
    * by its timeout; a failing or hanging hook is reported and never blocks exit.
+   *
+   * @example Close a database pool after the last request
+   * ```ts
+   * import { serve } from "@lameduck/lameduck";
+   *
+   * const pool = { end: () => Promise.resolve() }; // e.g. a pg.Pool
+   * const fetch = () => new Response("ok");
+   * const server = serve({ fetch, port: 0, hostname: "127.0.0.1", logger: false });
+   * server.onShutdown(() => pool.end(), { name: "db", timeout: 2_000 });
+   * await server.ready;
+   * const report = await server.shutdown();
+   * console.log(report.hooks); // [{ name: "db", ok: true, durationMs: 0 }]
+   * ```
    */
   onShutdown(hook: () => unknown, options?: HookOptions): Disposable;
   /** Graceful shutdown. Idempotent: every call returns the same promise. */

@@ -11,6 +11,9 @@
  * - `trace`: write a `fetch` line for every request that reaches the Hono app.
  * Everything else is passed to `serve()` (after `port: 0, hostname: "127.0.0.1"`).
  *
+ * `LAMEDUCK_MODULE` (a URL) makes the fixture take `serve` from there instead of the sources:
+ * tests/package/ points it at the npm package installed from its tarball.
+ *
  * Output: one JSON object per line on stdout (written synchronously so nothing is lost when
  * the library exits the process): `ready`, `log` (every logger event), `entered`, `aborted`,
  * `cancel`, `hook-run`, `finished`, `check` (selftest), ...
@@ -23,9 +26,13 @@ import net from "node:net";
 import process from "node:process";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { serve } from "../../mod.ts";
 import type { LifecycleEvent, RequestContext, ServeOptions, Server } from "../../mod.ts";
 import { INVALID_OPTIONS, MISSING } from "./invalid_options.ts";
+
+const lameduck: typeof import("../../mod.ts") = process.env.LAMEDUCK_MODULE
+  ? await import(process.env.LAMEDUCK_MODULE)
+  : await import("../../mod.ts");
+const { serve } = lameduck;
 
 // ---------------------------------------------------------------------------------------------
 // Output

@@ -1,0 +1,84 @@
+/**
+ * Builds the npm package into `npm/` (the role dnt plays in Deno projects): ESM JavaScript and
+ * `.d.ts` compiled by the TypeScript compiler from the very sources JSR publishes
+ * (`tsconfig.build.json`, `rewriteRelativeImportExtensions`), a generated `package.json`, the
+ * README and the LICENSE. Nothing in `npm/` is edited by hand; it is rebuilt from scratch.
+ *
+ * Run: `npm run build:npm` (or `node scripts/build_npm.ts`). Prints the package directory.
+ * The proof that the result works is tests/package/ (pack, install, run the contract suite).
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT: string = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** Where the package is written. */
+export const OUT: string = join(ROOT, "npm");
+
+/** Oldest Node the package supports; tests/package/ runs it on the machine's Node 20 too. */
+const NODE_ENGINES = ">=20.19";
+
+interface DenoJson {
+  version: string;
+  license: string;
+}
+
+/** The generated package.json. */
+function manifest(deno: DenoJson): Record<string, unknown> {
+  return {
+    name: "lameduck",
+    version: deno.version,
+    description:
+      "Serve a fetch handler on Node, Bun and Deno and shut it down (SIGTERM, deploys) without dropping a request",
+    license: deno.license,
+    type: "module",
+    exports: {
+      ".": { types: "./mod.d.ts", default: "./mod.js" },
+      "./package.json": "./package.json",
+    },
+    main: "./mod.js",
+    types: "./mod.d.ts",
+    files: ["mod.js", "mod.d.ts", "src/", "README.md", "LICENSE"],
+    sideEffects: false,
+    engines: { node: NODE_ENGINES },
+    keywords: [
+      "graceful-shutdown",
+      "sigterm",
+      "http",
+      "server",
+      "fetch",
+      "hono",
+      "bun",
+      "deno",
+      "node",
+      "kubernetes",
+      "zero-downtime",
+    ],
+  };
+}
+
+/** Builds the package; returns its directory. Throws when the compiler fails. */
+export function buildNpm(): string {
+  const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as DenoJson;
+  rmSync(OUT, { recursive: true, force: true });
+  const tsc = join(ROOT, "node_modules", ".bin", "tsc");
+  const compiled = spawnSync(tsc, ["-p", join(ROOT, "tsconfig.build.json")], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (compiled.status !== 0) {
+    throw new Error(`tsc failed (${compiled.status}):\n${compiled.stdout}${compiled.stderr}`);
+  }
+  writeFileSync(join(OUT, "package.json"), JSON.stringify(manifest(deno), null, 2) + "\n");
+  for (const file of ["README.md", "LICENSE"]) copyFileSync(join(ROOT, file), join(OUT, file));
+  return OUT;
+}
+
+if (import.meta.main) {
+  console.log(buildNpm());
+}
