@@ -4,14 +4,18 @@
  * @module
  */
 
-import type { Adapter } from "./core/adapter.ts";
+import { inheritedFd, type Notice } from "./core/activation.ts";
+import type { Adapter, Platform } from "./core/adapter.ts";
 import { resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { SignalHub } from "./core/signals.ts";
 import type { Runtime, ServeOptions, Server } from "./core/types.ts";
 import { detectRuntime, platformFor } from "./adapters/platform.ts";
 
+let platform: Platform | undefined;
 let hub: SignalHub | undefined;
+/** Whether a server already took the process's inherited socket and supervisor channel. */
+let activated = false;
 
 async function loadAdapter(runtime: Runtime): Promise<Adapter> {
   switch (runtime) {
@@ -59,6 +63,30 @@ async function loadAdapter(runtime: Runtime): Promise<Adapter> {
 export function serve(options: ServeOptions): Server {
   const resolved = resolveOptions(options);
   const runtime = detectRuntime();
-  hub ??= new SignalHub(platformFor(runtime));
-  return new LameduckServer(resolved, runtime, loadAdapter(runtime), hub);
+  platform ??= platformFor(runtime);
+  hub ??= new SignalHub(platform);
+  if (activated) return new LameduckServer(resolved, runtime, loadAdapter(runtime), hub);
+  activated = true;
+  const fd = inheritedFd(platform.env, platform.pid);
+  const notifyPath = platform.env("LAMEDUCK_NOTIFY");
+  for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"]) {
+    platform.unsetEnv(name);
+  }
+  // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
+  // node:http on every runtime (see the README's socket-activation section).
+  const adapter = loadAdapter(fd === undefined ? runtime : "node");
+  const server = new LameduckServer(resolved, runtime, adapter, hub, fd);
+  if (notifyPath) reportTo(notifyPath, server);
+  return server;
+}
+
+/** Sends the server's lifecycle to the supervisor listening at `path` (`lameduck run`). */
+function reportTo(path: string, server: Server): void {
+  const notify = import("./adapters/notify.ts").then((m) => m.connectNotify(path));
+  const send = (notice: Notice) => void notify.then((n) => n(notice));
+  server.ready.then(({ port }) => send({ type: "ready", port }), () => {});
+  server.signal.addEventListener("abort", () => send({ type: "stopping" }), { once: true });
+  server.finished.then(({ completed, aborted, graceful }) =>
+    send({ type: "closed", completed, aborted, graceful })
+  );
 }

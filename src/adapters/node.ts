@@ -13,10 +13,21 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { Adapter, Host } from "../core/adapter.ts";
 import type { ListenAddress } from "../core/types.ts";
 import { toRequest, writePlain, writeResponse } from "./node_bridge.ts";
+
+const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
+
+/**
+ * A `net.Server` that hands each accepted connection to `server`. Bun's `node:http` ignores
+ * `listen({ fd })` and binds a random port instead (measured on Bun 1.4.5, no upstream issue
+ * found); its `node:net` adopts the descriptor, so connections are bridged from there.
+ */
+function bridgeConnections(server: Server): NetServer {
+  return createNetServer((socket) => server.emit("connection", socket));
+}
 
 /** Per-connection bookkeeping. */
 interface Connection {
@@ -29,6 +40,8 @@ interface Connection {
 /** Creates the Node adapter. */
 export function createAdapter(): Adapter {
   let server: Server | undefined;
+  /** What accepts connections: `server`, or on Bun with an inherited socket a `net.Server`. */
+  let listener: Server | NetServer | undefined;
   let closed: Promise<void> | undefined;
   let closing = false;
   const connections = new Map<Socket, Connection>();
@@ -86,7 +99,7 @@ export function createAdapter(): Adapter {
 
   return {
     runtime: "node",
-    listen({ port, hostname }, host): Promise<ListenAddress> {
+    listen({ port, hostname, fd }, host): Promise<ListenAddress> {
       return new Promise((resolve, reject) => {
         const s = createServer();
         server = s;
@@ -104,25 +117,29 @@ export function createAdapter(): Adapter {
             outgoing.destroy();
           });
         });
-        s.once("error", reject);
-        s.listen(port, hostname, () => {
-          s.off("error", reject);
-          const address = s.address();
+        listener = fd !== undefined && IS_BUN ? bridgeConnections(s) : s;
+        const l = listener;
+        l.once("error", reject);
+        const onListening = () => {
+          l.off("error", reject);
+          const address = l.address();
           const bound = typeof address === "object" && address ? address : undefined;
           const h = bound?.address ?? hostname;
           const p = bound?.port ?? port;
           const shown = h.includes(":") ? `[${h}]` : h;
           origin = `http://${shown}:${p}`;
           resolve({ hostname: h, port: p, url: `${origin}/` });
-        });
+        };
+        if (fd !== undefined) l.listen({ fd }, onListening);
+        else l.listen(port, hostname, onListening);
       });
     },
     close(): Promise<void> {
       if (closed) return closed;
       closing = true;
       closed = new Promise<void>((resolve) => {
-        if (!server) return resolve();
-        server.close(() => resolve());
+        if (!listener) return resolve();
+        listener.close(() => resolve());
         for (const [socket, connection] of connections) closeIfIdle(socket, connection);
       });
       return closed;

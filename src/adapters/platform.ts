@@ -9,12 +9,16 @@ import type { Platform } from "../core/adapter.ts";
 import type { Runtime } from "../core/types.ts";
 
 interface DenoLike {
+  readonly pid: number;
+  env: { get(name: string): string | undefined; delete(name: string): void };
   addSignalListener(signal: string, listener: () => void): void;
   removeSignalListener(signal: string, listener: () => void): void;
   exit(code: number): never;
 }
 
 interface ProcessLike {
+  readonly pid: number;
+  env: Record<string, string | undefined>;
   on(signal: string, listener: () => void): unknown;
   off(signal: string, listener: () => void): unknown;
   exit(code: number): never;
@@ -31,11 +35,23 @@ export function detectRuntime(): Runtime {
   throw new Error("Unsupported runtime: lameduck runs on Deno, Bun and Node");
 }
 
-/** Signals and exit through `Deno.addSignalListener`/`Deno.exit` or `process`. */
+/** Runs `read`; `undefined` when it throws (Deno without `--allow-env`). */
+function permitted<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals, exit and the environment through `Deno` or `process`. */
 export function platformFor(runtime: Runtime): Platform {
   if (runtime === "deno") {
     const deno = global.Deno!;
     return {
+      pid: deno.pid,
+      env: (name) => permitted(() => deno.env.get(name)),
+      unsetEnv: (name) => void permitted(() => deno.env.delete(name)),
       onSignal(signal, listener) {
         deno.addSignalListener(signal, listener);
         return () => deno.removeSignalListener(signal, listener);
@@ -45,6 +61,9 @@ export function platformFor(runtime: Runtime): Platform {
   }
   const process = global.process!;
   return {
+    pid: process.pid,
+    env: (name) => process.env[name],
+    unsetEnv: (name) => void delete process.env[name],
     onSignal(signal, listener) {
       process.on(signal, listener);
       return () => process.off(signal, listener);

@@ -60,10 +60,18 @@ export interface ListenOptions {
   hostname: string;
   /** Bun's `websocket` handlers, passed through. */
   websocket?: unknown;
+  /** An inherited listening socket to adopt instead of binding `hostname:port`. */
+  fd?: number;
 }
 
-/** Process-level services: signals and exit. */
+/** Process-level services: signals, exit and the environment. */
 export interface Platform {
+  /** This process's ID. */
+  readonly pid: number;
+  /** Reads an environment variable; `undefined` when unset or not permitted (Deno). */
+  env(name: string): string | undefined;
+  /** Removes an environment variable, so child processes do not inherit it (best effort). */
+  unsetEnv(name: string): void;
   /** Listens for a signal; returns a function that removes the listener. */
   onSignal(signal: string, listener: () => void): () => void;
   /** Ends the process. */

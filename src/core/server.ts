@@ -67,6 +67,7 @@ export class LameduckServer implements Server, Host, Tracker {
     runtime: Runtime,
     adapter: Promise<Adapter>,
     hub: SignalHub,
+    fd?: number,
   ) {
     this.#options = options;
     this.runtime = runtime;
@@ -76,7 +77,10 @@ export class LameduckServer implements Server, Host, Tracker {
     const { port, hostname, websocket } = options;
     this.ready = adapter.then((a) => {
       this.#runtimeAdapter = a;
-      return a.listen({ port, hostname, websocket }, this);
+      return a.listen(
+        fd === undefined ? { port, hostname, websocket } : { port, hostname, fd },
+        this,
+      );
     }).then(
       (address) => {
         this.#emit({ type: "listening", address, runtime }, !options.onListen);

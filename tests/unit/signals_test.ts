@@ -7,6 +7,9 @@ function fakePlatform() {
   const listeners = new Map<string, Set<() => void>>();
   const exits: number[] = [];
   const platform: Platform = {
+    pid: 1,
+    env: () => undefined,
+    unsetEnv: () => {},
     onSignal(signal, listener) {
       if (!listeners.has(signal)) listeners.set(signal, new Set());
       listeners.get(signal)!.add(listener);

@@ -1,0 +1,108 @@
+/**
+ * One worker generation of `lameduck run`: a child process that inherits the listening socket
+ * as fd 3 (`LISTEN_FDS=1`, `LISTEN_PID` = its own PID) and reports over a unix socket of its
+ * own (`LAMEDUCK_NOTIFY`), in `sd_notify` form.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer, type Server } from "node:net";
+import { constants } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+
+/** How a worker ended. */
+export interface WorkerExit {
+  /** The exit code, or `128 + n` when killed by signal `n`. */
+  code: number;
+  /** The signal that killed it, if any. */
+  signal: NodeJS.Signals | null;
+}
+
+/** A worker's last `STATUS=closed ...` line, parsed. */
+export interface WorkerReport {
+  graceful: boolean;
+  completed: number;
+  aborted: number;
+}
+
+/** A started worker. */
+export class Worker {
+  readonly generation: number;
+  readonly startedAt: number = performance.now();
+  readonly child: ChildProcess;
+  /** Resolves once the worker sends `READY=1`. */
+  readonly ready: Promise<void>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<WorkerExit>;
+  /** The worker's shutdown report, once it sent one. */
+  report: WorkerReport | undefined;
+  #notify: Server;
+
+  /**
+   * Starts `command` with the socket `fd` as its fd 3. The command runs through `/bin/sh`
+   * only to learn its PID before `exec` (`LISTEN_PID=$$`), as systemd sets it after `fork`.
+   */
+  constructor(generation: number, command: readonly string[], fd: number, dir: string) {
+    this.generation = generation;
+    const path = join(dir, `worker-${generation}.sock`);
+    let onReady!: () => void;
+    this.ready = new Promise((resolve) => (onReady = resolve));
+    this.#notify = createServer((connection) => {
+      let buffered = "";
+      connection.setEncoding("utf8");
+      connection.on("data", (text: string) => {
+        buffered += text;
+        const lines = buffered.split("\n");
+        buffered = lines.pop()!;
+        for (const line of lines) this.#onLine(line, onReady);
+      });
+      connection.on("error", () => {});
+    });
+    this.#notify.listen(path);
+    this.child = spawn(
+      "/bin/sh",
+      ["-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', "lameduck-worker", ...command],
+      {
+        stdio: ["inherit", "inherit", "inherit", fd],
+        env: { ...process.env, LISTEN_FDS: "1", LAMEDUCK_NOTIFY: path },
+        // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
+        // drains the worker with one SIGTERM (a second signal would force it).
+        detached: true,
+      },
+    );
+    this.exited = new Promise((resolve) => {
+      this.child.once("error", (error) => {
+        console.error(`lameduck run: cannot start worker ${generation}: ${error.message}`);
+        resolve({ code: 127, signal: null });
+      });
+      this.child.once("exit", (code, signal) => {
+        resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), signal });
+      });
+    });
+    void this.exited.then(() => this.#notify.close());
+  }
+
+  /** The worker's PID (`undefined` if it could not start). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Sends `signal` unless the worker has exited. */
+  kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  #onLine(line: string, onReady: () => void): void {
+    if (line === "READY=1") onReady();
+    const closed = /^STATUS=closed graceful=(\w+) completed=(\d+) aborted=(\d+)$/.exec(line);
+    if (closed) {
+      this.report = {
+        graceful: closed[1] === "true",
+        completed: Number(closed[2]),
+        aborted: Number(closed[3]),
+      };
+    }
+  }
+}
