@@ -13,7 +13,7 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
 import type { Adapter, Host } from "../core/adapter.ts";
 import type { ListenAddress } from "../core/types.ts";
 import { toRequest, writePlain, writeResponse } from "./node_bridge.ts";
@@ -29,12 +29,22 @@ function bridgeConnections(server: Server): NetServer {
   return createNetServer((socket) => server.emit("connection", socket));
 }
 
+/**
+ * How long a new connection may take to send its first request before shutdown closes it as
+ * idle. A client sends its request right after connecting, but the bytes may still sit in the
+ * kernel when the connection is accepted: closing it then resets that request (seen as
+ * ECONNRESET under `lameduck run`, where connections keep arriving while a worker drains).
+ */
+const FIRST_REQUEST_GRACE_MS = 250;
+
 /** Per-connection bookkeeping. */
 interface Connection {
   /** Requests received and not yet answered. */
   active: number;
   /** `socket.bytesRead` when the last response finished: more means a request is arriving. */
   mark: number;
+  /** When it was accepted (`performance.now()`). */
+  acceptedAt: number;
 }
 
 /** Creates the Node adapter. */
@@ -48,7 +58,13 @@ export function createAdapter(): Adapter {
 
   /** Closes `socket` if no request is in progress on it (not even partly received). */
   const closeIfIdle = (socket: Socket, connection: Connection): void => {
-    if (connection.active === 0 && socket.bytesRead === connection.mark) socket.destroy();
+    if (connection.active > 0 || socket.bytesRead !== connection.mark) return;
+    const wait = connection.acceptedAt + FIRST_REQUEST_GRACE_MS - performance.now();
+    if (connection.mark === 0 && wait > 0) {
+      setTimeout(() => closeIfIdle(socket, connection), wait).unref();
+      return;
+    }
+    socket.destroy();
   };
 
   const handle = async (
@@ -105,10 +121,10 @@ export function createAdapter(): Adapter {
         server = s;
         let origin = `http://${hostname}:${port}`;
         s.on("connection", (socket: Socket) => {
-          const connection = { active: 0, mark: 0 };
+          const connection = { active: 0, mark: 0, acceptedAt: performance.now() };
           connections.set(socket, connection);
           socket.once("close", () => connections.delete(socket));
-          if (closing) setImmediate(() => closeIfIdle(socket, connection));
+          if (closing) closeIfIdle(socket, connection);
         });
         s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
           handle(host, origin, incoming, outgoing).catch((error) => {
@@ -139,7 +155,10 @@ export function createAdapter(): Adapter {
       closing = true;
       closed = new Promise<void>((resolve) => {
         if (!listener) return resolve();
-        listener.close(() => resolve());
+        // net.Server's close, not http.Server's: that one also destroys every connection
+        // without a parsed request, including new ones whose request is still in the kernel.
+        // Idle connections are closed by closeIfIdle instead.
+        NetServer.prototype.close.call(listener, () => resolve());
         for (const [socket, connection] of connections) closeIfIdle(socket, connection);
       });
       return closed;

@@ -53,6 +53,9 @@ export class LameduckServer implements Server, Host, Tracker {
   #hooks = new Hooks();
   #completed = 0;
   #aborted = 0;
+  /** In flight when the shutdown started, and requests started since (for `pending` runtimes). */
+  #inFlightAtDrain = 0;
+  #openedDuringDrain = 0;
   #shutdown: Promise<ShutdownReport> | undefined;
   #resolveFinished!: (report: ShutdownReport) => void;
   #forced = false;
@@ -165,6 +168,7 @@ export class LameduckServer implements Server, Host, Tracker {
     if (this.#exchanges.size >= maxInFlight) return overloadedResponse();
     const exchange = new Exchange(this, request, init);
     this.#exchanges.add(exchange);
+    if (this.#state !== "serving") this.#openedDuringDrain++;
     return exchange;
   }
 
@@ -205,6 +209,17 @@ export class LameduckServer implements Server, Host, Tracker {
       else this.#aborted++;
     }
     if (this.#exchanges.size === 0) this.#idle?.();
+  }
+
+  /**
+   * Requests that finished during the drain. Where the runtime counts streaming bodies the core
+   * cannot see (Bun's pendingRequests), every request in flight at the start or started since
+   * ended either aborted or completed; client disconnects mid-stream count as completed there.
+   */
+  #completedCount(): number {
+    if (!this.#runtimeAdapter?.pending) return this.#completed;
+    const ended = this.#inFlightAtDrain + this.#openedDuringDrain - this.#aborted;
+    return Math.max(this.#completed, ended);
   }
 
   #pending(): number {
@@ -263,7 +278,8 @@ export class LameduckServer implements Server, Host, Tracker {
     // 1. Draining: readiness fails, server.signal aborts.
     this.#state = "draining";
     this.#shutdownController.abort(new DOMException(`Shutting down: ${reason}`, "AbortError"));
-    this.#emit({ type: "draining", reason, inFlight: this.inFlight });
+    this.#inFlightAtDrain = this.inFlight;
+    this.#emit({ type: "draining", reason, inFlight: this.#inFlightAtDrain });
     const progress = setInterval(() => {
       const inFlight = this.inFlight;
       if (inFlight > 0) {
@@ -316,7 +332,7 @@ export class LameduckServer implements Server, Host, Tracker {
       reason,
       graceful: !this.#forced,
       durationMs: Math.round(performance.now() - started),
-      completed: this.#completed,
+      completed: this.#completedCount(),
       aborted: this.#aborted,
       hooks,
     };

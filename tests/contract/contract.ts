@@ -197,6 +197,11 @@ export function defineContract(runtime: RuntimeName): void {
           0,
           "ctx.signal aborted for a completed stream",
         );
+        // Regression: on Bun the handler returns before the body is sent, and the report
+        // used to count the stream neither completed nor aborted.
+        const report = reportOf(fx);
+        assert.equal(report.completed, 1, `the stream is one completed request: ${fx.describe()}`);
+        assert.equal(report.aborted, 0);
       });
     });
 

@@ -4,8 +4,8 @@
  *
  *     lameduck run --port 0 -- deno run -A tests/supervisor/worker.ts
  *
- * `WORKER_LAME_DUCK` sets `lameDuck` (ms). `WORKER_NAIVE=1` makes it the negative control's
- * worker: it binds its own socket instead of adopting one and dies on SIGTERM (no lameduck).
+ * `WORKER_LAME_DUCK` sets `lameDuck` (ms). `WORKER_PORT` is the port to bind when no socket
+ * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
  */
@@ -25,5 +25,7 @@ async function handle(request: Request): Promise<Response> {
   return new Response(`${process.pid}\n`);
 }
 
-const server = serve({ fetch: handle, port: 0, hostname: "127.0.0.1", lameDuck, logger: false });
-await server.ready;
+const port = Number(process.env.WORKER_PORT ?? "0");
+const server = serve({ fetch: handle, port, hostname: "127.0.0.1", lameDuck, logger: false });
+const { port: bound } = await server.ready;
+console.log(JSON.stringify({ ready: process.pid, port: bound }));
