@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test command (`npm test`): static checks, unit tests on Deno, Bun and Node 24,
-# then the contract suite against real processes of each runtime. Uses only the toolchain
+# The whole test command (`npm test`): static checks, unit tests on Deno, Bun and Node 24, the
+# contract suite against real processes of each runtime, the npm package as installed, the
+# examples and the demo, and the zero-downtime restart proof. Uses only the toolchain
 # pinned in package.json (node_modules/.bin), never whatever happens to be on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +37,9 @@ step "contract suite on Deno, Bun and Node 24"
 
 step "npm package: build, pack, install; publint, attw, consumer type-checks; contract on the installed package"
 "$bin/node" --test tests/package/*_test.ts
+
+step "examples (Hono on each runtime) and the demo"
+"$bin/node" --test tests/examples/*_test.ts
+
+step "zero-downtime restarts: lameduck run with Deno, Bun and Node workers"
+"$bin/node" --test tests/supervisor/*_test.ts
