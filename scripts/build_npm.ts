@@ -41,6 +41,7 @@ function manifest(deno: DenoJson): Record<string, unknown> {
       ".": { types: "./mod.d.ts", default: "./mod.js" },
       "./package.json": "./package.json",
     },
+    bin: { lameduck: "./src/supervisor/cli.js" },
     main: "./mod.js",
     types: "./mod.d.ts",
     files: ["mod.js", "mod.d.ts", "src/", "README.md", "LICENSE"],

@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -165,6 +165,60 @@ describe("the npm package", () => {
       assert.equal(required.trim(), "function", `require() on ${version}`);
     } else {
       console.log(`# ${version} has no require(esm): require("lameduck") not checked there`);
+    }
+  });
+
+  test("the lameduck bin restarts a worker that imports the installed package, with no failed request", async () => {
+    const worker = join(project, "worker.mjs");
+    writeFileSync(
+      worker,
+      `import { serve } from "lameduck";
+const server = serve({ fetch: () => new Response(String(process.pid)), port: 0, logger: false });
+await server.ready;`,
+    );
+    const bin = join(project, "node_modules", ".bin", "lameduck");
+    const cli = spawn(bin, [
+      "run",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--",
+      join(BIN, "node"),
+      worker,
+    ], {
+      cwd: project,
+      // The bin's `#!/usr/bin/env node`: the pinned Node 24 first on PATH, as `npm test` has it.
+      env: { ...process.env, PATH: `${BIN}${delimiter}${process.env.PATH}` },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    const seen = (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const check = () => {
+          const match = pattern.exec(log);
+          if (match) resolve(match);
+        };
+        cli.stderr!.on("data", (chunk: Buffer) => {
+          log += chunk;
+          check();
+        });
+        cli.once("exit", () => reject(new Error(`lameduck run exited; log:\n${log}`)));
+        check();
+      });
+    try {
+      const port = Number((await seen(/socket 127\.0\.0\.1:(\d+)/))[1]);
+      await seen(/worker 1 \(pid \d+\) ready/);
+      const first = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      cli.kill("SIGHUP");
+      await seen(/restart done/);
+      const second = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      assert.notEqual(first, second, "the same worker answered after the restart");
+      const exit = new Promise((resolve) => cli.once("exit", resolve));
+      cli.kill("SIGTERM");
+      assert.equal(await exit, 0, log);
+    } finally {
+      cli.kill("SIGKILL");
     }
   });
 
