@@ -69,6 +69,7 @@ export function serve(options: ServeOptions): Server {
   activated = true;
   const fd = inheritedFd(platform.env, platform.pid);
   const notifyPath = platform.env("LAMEDUCK_NOTIFY");
+  const systemd = platform.env("NOTIFY_SOCKET");
   for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"]) {
     platform.unsetEnv(name);
   }
@@ -77,7 +78,18 @@ export function serve(options: ServeOptions): Server {
   const adapter = loadAdapter(fd === undefined ? runtime : "node");
   const server = new LameduckServer(resolved, runtime, adapter, hub, fd);
   if (notifyPath) reportTo(notifyPath, server);
+  if (systemd) reportToSystemd(server);
   return server;
+}
+
+/** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */
+function reportToSystemd(server: Server): void {
+  const notify = import("./adapters/systemd.ts");
+  const send = (fields: string[]) => void notify.then((m) => m.sdNotify(fields));
+  server.ready.then(({ url }) => send(["READY=1", `STATUS=serving on ${url}`]), () => {});
+  server.signal.addEventListener("abort", () => send(["STOPPING=1", "STATUS=draining"]), {
+    once: true,
+  });
 }
 
 /** Sends the server's lifecycle to the supervisor listening at `path` (`lameduck run`). */

@@ -12,10 +12,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import type { RunOptions } from "./args.ts";
+import { sdNotify } from "../adapters/systemd.ts";
 import { bindSocket } from "./socket.ts";
 import { Worker, type WorkerExit } from "./worker.ts";
 
 const log = (message: string) => console.error(`lameduck run: ${message}`);
+
+/** Tells systemd (`Type=notify-reload`), when it is listening. */
+const systemd = process.env.NOTIFY_SOCKET
+  ? (fields: string[]) => sdNotify(fields)
+  : (_fields: string[]) => {};
+
+/** `CLOCK_MONOTONIC` in microseconds, as `RELOADING=1` wants it (libuv's hrtime is that clock). */
+const monotonicUsec = () => String(process.hrtime.bigint() / 1000n);
 
 function since(start: number): string {
   return `${Math.round(performance.now() - start)} ms`;
@@ -90,16 +99,19 @@ export async function supervise(options: RunOptions): Promise<number> {
     if (starting) return log(`${signal}: a restart is already in progress; ignored`);
     const old = current!;
     log(`${signal}: restarting (worker ${old.generation} keeps serving until the next is ready)`);
+    systemd(["RELOADING=1", `MONOTONIC_USEC=${monotonicUsec()}`, "STATUS=restarting"]);
     const restartedAt = performance.now();
     try {
       const next = await (starting = start()).finally(() => (starting = undefined));
       if (stopping) return next.kill("SIGTERM");
       adopt(next);
+      systemd(["READY=1", `STATUS=worker ${next.generation} serving`]);
       old.kill("SIGTERM");
       const exit = await old.exited;
       log(`${ended(old, exit)}; restart done in ${since(restartedAt)}`);
     } catch (error) {
       log(`restart failed: ${(error as Error).message}; worker ${old.generation} keeps serving`);
+      systemd(["READY=1", `STATUS=restart failed; worker ${old.generation} serving`]);
     }
   };
 
@@ -109,6 +121,7 @@ export async function supervise(options: RunOptions): Promise<number> {
     } else {
       log(`${signal}: draining worker ${current?.generation} and exiting`);
     }
+    if (!stopping) systemd(["STOPPING=1", "STATUS=draining"]);
     stopping = true;
     current?.kill("SIGTERM");
     if (newest !== current) newest?.kill("SIGTERM");
@@ -116,6 +129,7 @@ export async function supervise(options: RunOptions): Promise<number> {
 
   try {
     adopt(await start());
+    systemd(["READY=1", `STATUS=worker ${generation} serving`]);
   } catch (error) {
     log(`${(error as Error).message}; giving up (is the command right, the port free?)`);
     rmSync(dir, { recursive: true, force: true });

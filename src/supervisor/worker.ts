@@ -66,7 +66,8 @@ export class Worker {
       ["-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', "lameduck-worker", ...command],
       {
         stdio: ["inherit", "inherit", "inherit", fd],
-        env: { ...process.env, LISTEN_FDS: "1", LAMEDUCK_NOTIFY: path },
+        // NOTIFY_SOCKET is the supervisor's: systemd's main process is the supervisor.
+        env: { ...process.env, NOTIFY_SOCKET: undefined, LISTEN_FDS: "1", LAMEDUCK_NOTIFY: path },
         // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
         // drains the worker with one SIGTERM (a second signal would force it).
         detached: true,

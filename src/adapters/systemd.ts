@@ -1,0 +1,36 @@
+/**
+ * `sd_notify` for systemd's `Type=notify` and `Type=notify-reload` services, when
+ * `NOTIFY_SOCKET` is set.
+ *
+ * systemd listens on a unix *datagram* socket, and none of the three runtimes can send one with
+ * a stable API (Node's `dgram` and Bun's `udpSocket` speak UDP only; Deno's `unixpacket` needs
+ * `--unstable-net`). So lameduck runs `systemd-notify`, which ships with systemd and waits until
+ * the manager has read the message. The message then comes from that helper process, so the
+ * unit needs `NotifyAccess=all`; Deno needs `--allow-run=systemd-notify`.
+ *
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+
+let warned = false;
+
+function warn(message: string): void {
+  if (warned) return;
+  warned = true;
+  console.error(`lameduck: NOTIFY_SOCKET is set but ${message}; systemd will not hear from us`);
+}
+
+/** Sends `fields` (e.g. `["READY=1", "STATUS=serving"]`) to systemd; never throws. */
+export function sdNotify(fields: readonly string[]): void {
+  try {
+    const child = spawn("systemd-notify", [...fields], { stdio: "ignore" });
+    child.on("error", (error) => warn(`systemd-notify could not run (${error.message})`));
+    child.on("exit", (code) => {
+      if (code !== 0) warn(`systemd-notify ${fields.join(" ")} exited ${code}`);
+    });
+  } catch (error) {
+    // Deno without --allow-run throws at once.
+    warn(`systemd-notify could not run (${(error as Error).message})`);
+  }
+}

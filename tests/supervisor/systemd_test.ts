@@ -1,0 +1,105 @@
+/**
+ * systemd notifications, with a stand-in `systemd-notify` on PATH (no systemd here) that logs
+ * its caller's PID and arguments: a server run directly under `Type=notify` sends `READY=1`
+ * and `STOPPING=1` on every runtime; `lameduck run` under `Type=notify-reload` sends
+ * `READY=1`, `RELOADING=1` with `MONOTONIC_USEC` and `STOPPING=1` itself, and its workers
+ * stay silent (systemd's main process is the supervisor).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { after, test } from "node:test";
+import {
+  binaryOf,
+  ROOT,
+  type RuntimeName,
+  selectedRuntimes,
+  sleep,
+  within,
+} from "../contract/harness.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "lameduck-systemd-"));
+const calls = join(dir, "calls.log");
+writeFileSync(join(dir, "systemd-notify"), `#!/bin/sh\necho "$PPID $*" >> "${calls}"\n`);
+chmodSync(join(dir, "systemd-notify"), 0o755);
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+const env = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  PATH: `${dir}${delimiter}${process.env.PATH}`,
+  NOTIFY_SOCKET: join(dir, "notify.sock"),
+});
+
+/** The stand-in's calls so far: `[callerPid, fields]`. */
+function notifications(): [number, string][] {
+  let text = "";
+  try {
+    text = readFileSync(calls, "utf8");
+  } catch { /* no call yet */ }
+  return text.trim().split("\n").filter(Boolean).map((line) => {
+    const [pid, ...fields] = line.split(" ");
+    return [Number(pid), fields.join(" ")];
+  });
+}
+
+async function until(predicate: () => boolean, what: string): Promise<void> {
+  const poll = async () => {
+    while (!predicate()) await sleep(25);
+  };
+  await within(poll(), 15_000, `${what}; calls: ${JSON.stringify(notifications())}`);
+}
+
+for (const runtime of selectedRuntimes() as RuntimeName[]) {
+  test(`a ${runtime} server under Type=notify sends READY=1 once listening and STOPPING=1 on SIGTERM`, async () => {
+    rmSync(calls, { force: true });
+    const args = runtime === "deno" ? ["run", "-A", WORKER] : [WORKER];
+    const child = spawn(binaryOf(runtime), args, { env: env(), stdio: "ignore" });
+    try {
+      await until(() => notifications().some(([, f]) => f.startsWith("READY=1")), "READY=1");
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      assert.equal(await within(exited, 10_000, "the server to exit"), 0);
+      await until(() => notifications().some(([, f]) => f.startsWith("STOPPING=1")), "STOPPING");
+      const seen = notifications();
+      assert.ok(seen.every(([pid]) => pid === child.pid), `caller pids: ${JSON.stringify(seen)}`);
+      assert.match(seen[0]![1], /^READY=1 STATUS=serving on http:\/\/127\.0\.0\.1:\d+\/$/);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+}
+
+test("lameduck run under Type=notify-reload: READY=1, RELOADING=1 + MONOTONIC_USEC, READY=1, STOPPING=1, from the supervisor only", async () => {
+  rmSync(calls, { force: true });
+  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+  const sup = spawn(
+    binaryOf("node"),
+    [cli, "run", "--port", "0", "--host", "127.0.0.1", "--", binaryOf("node"), WORKER],
+    { env: env(), stdio: "ignore" },
+  );
+  try {
+    await until(() => notifications().length === 1, "READY=1 after the first worker");
+    sup.kill("SIGHUP");
+    await until(() => notifications().length === 3, "RELOADING=1 then READY=1");
+    const exited = new Promise((resolve) => sup.once("exit", resolve));
+    sup.kill("SIGTERM");
+    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0);
+    await until(() => notifications().length === 4, "STOPPING=1");
+    const seen = notifications();
+    assert.ok(seen.every(([pid]) => pid === sup.pid), `caller pids: ${JSON.stringify(seen)}`);
+    const fields = seen.map(([, f]) => f.split(" ")[0]);
+    assert.deepEqual(fields, ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"]);
+    const usec = Number(/MONOTONIC_USEC=(\d+)/.exec(seen[1]![1])?.[1]);
+    // CLOCK_MONOTONIC counts from boot (without suspend), like the first field of /proc/uptime.
+    const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    assert.ok(Math.abs(usec / 1e6 - uptime) < 60, `MONOTONIC_USEC ${usec} vs uptime ${uptime} s`);
+  } finally {
+    sup.kill("SIGKILL");
+  }
+});
