@@ -18,6 +18,7 @@ interface TcpHandle {
   readonly fd: number;
   bind(address: string, port: number): number;
   bind6(address: string, port: number, flags: number): number;
+  open(fd: number): number;
   getsockname(out: { address?: string; port?: number }): number;
   close(): void;
 }
@@ -39,21 +40,14 @@ export interface BoundSocket {
   close(): void;
 }
 
-/**
- * Binds `host:port` without listening.
- *
- * @throws {Error} With the system error name (e.g. `EADDRINUSE`) when binding fails.
- */
-export function bindSocket(host: string, port: number): BoundSocket {
-  const binding = (process as unknown as { binding(name: string): TcpWrap }).binding;
-  const { TCP, constants } = binding("tcp_wrap");
-  const handle = new TCP(constants.SERVER);
-  const error = host.includes(":") ? handle.bind6(host, port, 0) : handle.bind(host, port);
-  if (error !== 0) {
-    handle.close();
-    const util = binding("uv") as unknown as { errname(code: number): string };
-    throw new Error(`Cannot bind ${host}:${port}: ${util.errname(error)}`);
-  }
+function tcp(): { handle: TcpHandle; errname(code: number): string } {
+  const binding = (process as unknown as { binding(name: string): unknown }).binding;
+  const { TCP, constants } = binding("tcp_wrap") as TcpWrap;
+  const uv = binding("uv") as { errname(code: number): string };
+  return { handle: new TCP(constants.SERVER), errname: (code) => uv.errname(code) };
+}
+
+function described(handle: TcpHandle, host: string, port: number): BoundSocket {
   const out: { address?: string; port?: number } = {};
   handle.getsockname(out);
   return {
@@ -62,4 +56,32 @@ export function bindSocket(host: string, port: number): BoundSocket {
     port: out.port ?? port,
     close: () => handle.close(),
   };
+}
+
+/**
+ * Takes over a socket passed by systemd's socket activation (fd 3), for `lameduck run` started
+ * by a socket unit.
+ *
+ * @throws {Error} When fd 3 is not a TCP socket.
+ */
+export function adoptSocket(fd: number): BoundSocket {
+  const { handle, errname } = tcp();
+  const error = handle.open(fd);
+  if (error !== 0) throw new Error(`Cannot use the inherited fd ${fd}: ${errname(error)}`);
+  return described(handle, "?", 0);
+}
+
+/**
+ * Binds `host:port` without listening.
+ *
+ * @throws {Error} With the system error name (e.g. `EADDRINUSE`) when binding fails.
+ */
+export function bindSocket(host: string, port: number): BoundSocket {
+  const { handle, errname } = tcp();
+  const error = host.includes(":") ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  if (error !== 0) {
+    handle.close();
+    throw new Error(`Cannot bind ${host}:${port}: ${errname(error)}`);
+  }
+  return described(handle, host, port);
 }

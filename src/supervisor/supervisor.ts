@@ -13,7 +13,8 @@ import { join } from "node:path";
 import process from "node:process";
 import type { RunOptions } from "./args.ts";
 import { sdNotify } from "../adapters/systemd.ts";
-import { bindSocket } from "./socket.ts";
+import { inheritedFd } from "../core/activation.ts";
+import { adoptSocket, bindSocket } from "./socket.ts";
 import { Worker, type WorkerExit } from "./worker.ts";
 
 const log = (message: string) => console.error(`lameduck run: ${message}`);
@@ -59,7 +60,10 @@ async function readiness(worker: Worker, timeoutMs: number): Promise<void> {
 
 /** Runs the supervisor until it is told to stop; resolves with the exit code to use. */
 export async function supervise(options: RunOptions): Promise<number> {
-  const socket = bindSocket(options.host, options.port);
+  // Started by a systemd socket unit: use its socket, as serve() would.
+  const fd = inheritedFd((name) => process.env[name], process.pid);
+  for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"]) delete process.env[name];
+  const socket = fd === undefined ? bindSocket(options.host, options.port) : adoptSocket(fd);
   const dir = mkdtempSync(join(tmpdir(), "lameduck-run-"));
   log(`pid ${process.pid}, socket ${socket.host}:${socket.port} (fd ${socket.fd})`);
   let generation = 0;

@@ -3,7 +3,8 @@
  * its caller's PID and arguments: a server run directly under `Type=notify` sends `READY=1`
  * and `STOPPING=1` on every runtime; `lameduck run` under `Type=notify-reload` sends
  * `READY=1`, `RELOADING=1` with `MONOTONIC_USEC` and `STOPPING=1` itself, and its workers
- * stay silent (systemd's main process is the supervisor).
+ * stay silent (systemd's main process is the supervisor); and `lameduck run` started by a
+ * socket unit serves the socket it inherits.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, test } from "node:test";
+import { bindSocket } from "../../src/supervisor/socket.ts";
 import {
   binaryOf,
   ROOT,
@@ -101,5 +103,45 @@ test("lameduck run under Type=notify-reload: READY=1, RELOADING=1 + MONOTONIC_US
     assert.ok(Math.abs(usec / 1e6 - uptime) < 60, `MONOTONIC_USEC ${usec} vs uptime ${uptime} s`);
   } finally {
     sup.kill("SIGKILL");
+  }
+});
+
+test("lameduck run started by a socket unit (fd 3, LISTEN_FDS, LISTEN_PID) serves that socket and restarts on it", async () => {
+  // The socket unit's part: bind, pass as fd 3, set LISTEN_PID to the child's own PID.
+  const socket = bindSocket("127.0.0.1", 0);
+  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+  const sup = spawn(
+    "/bin/sh",
+    [
+      "-c",
+      'LISTEN_PID=$$; export LISTEN_PID; exec "$@"',
+      "sh",
+      binaryOf("node"),
+      cli,
+      "run",
+      "--port",
+      "1",
+      "--",
+      binaryOf("node"),
+      WORKER,
+    ],
+    { env: { ...process.env, LISTEN_FDS: "1" }, stdio: ["ignore", "ignore", "pipe", socket.fd] },
+  );
+  let log = "";
+  sup.stderr!.on("data", (chunk: Buffer) => (log += chunk));
+  const pidAt = async () => (await (await fetch(`http://127.0.0.1:${socket.port}/`)).text()).trim();
+  try {
+    await until(() => /worker 1 .* ready/.test(log), "worker 1 to be ready");
+    const first = await pidAt();
+    sup.kill("SIGHUP");
+    await until(() => /restart done/.test(log), "the restart");
+    assert.notEqual(await pidAt(), first, log);
+    assert.match(log, new RegExp(`socket 127\\.0\\.0\\.1:${socket.port} `), "--port 1 was ignored");
+    const exited = new Promise((resolve) => sup.once("exit", resolve));
+    sup.kill("SIGTERM");
+    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0, log);
+  } finally {
+    sup.kill("SIGKILL");
+    socket.close();
   }
 });
