@@ -4,14 +4,26 @@
  *
  *     lameduck run --port 0 -- deno run -A tests/supervisor/worker.ts
  *
- * `WORKER_LAME_DUCK` sets `lameDuck` (ms). `WORKER_PORT` is the port to bind when no socket
+ * `WORKER_FAIL_FILE` / `WORKER_HANG_FILE`: when that file exists at start, the worker exits 1 /
+ * never becomes ready (the supervisor's failed-restart cases). `WORKER_LAME_DUCK` sets `lameDuck` (ms). `WORKER_PORT` is the port to bind when no socket
  * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
  */
 
+import { existsSync } from "node:fs";
 import process from "node:process";
 import { serve } from "../../mod.ts";
+
+const flag = (name: string) => process.env[name] !== undefined && existsSync(process.env[name]!);
+if (flag("WORKER_FAIL_FILE")) {
+  console.error("worker: failing on purpose");
+  process.exit(1);
+}
+if (flag("WORKER_HANG_FILE")) {
+  setInterval(() => {}, 1_000); // alive, never serving
+  await new Promise(() => {});
+}
 
 const lameDuck = Number(process.env.WORKER_LAME_DUCK ?? "0");
 
