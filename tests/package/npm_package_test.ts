@@ -15,7 +15,15 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -92,6 +100,20 @@ describe("the npm package", () => {
       assert.ok(files.includes(`package/${f}`), `package/${f} missing from ${tarball}`);
     }
     assert.ok(!files.some((f) => /tests?\//.test(f)), "tests in the tarball");
+  });
+
+  test("the published types reference no runtime's type package (bun-types, @types/node, Deno)", () => {
+    const dir = join(project, "node_modules", "lameduck");
+    const declarations = execFileSync("find", [dir, "-name", "*.d.ts"], { encoding: "utf8" })
+      .trim().split("\n");
+    const reachable = ["mod.d.ts", "src/core/types.d.ts", "src/serve.d.ts"].map((f) =>
+      join(dir, f)
+    );
+    for (const file of reachable) assert.ok(declarations.includes(file), `${file} missing`);
+    for (const file of reachable) {
+      const text = readFileSync(file, "utf8");
+      assert.doesNotMatch(text, /reference types|bun-types|from "node:|Deno\./, file);
+    }
   });
 
   test("the installed package has no runtime dependencies", () => {
