@@ -20,7 +20,7 @@ export NO_COLOR=1
 
 step "deno fmt --check"; "$bin/deno" fmt --check
 step "deno lint"; "$bin/deno" lint
-step "deno check"; "$bin/deno" check mod.ts tests/
+step "deno check"; "$bin/deno" check mod.ts tests/ scripts/ examples/ bench/
 step "tsc (Node type stripping rules: erasable syntax only)"; "$bin/tsc" -p tsconfig.json
 # Run from outside the repository with --no-config: inside it, deno doc misresolves
 # @types/node's triple-slash path references and prints dozens of bogus warnings (deno#36751).

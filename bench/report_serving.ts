@@ -1,0 +1,211 @@
+/**
+ * RESULTS.md sections for serving: P1, P1n, P5 and memory.
+ *
+ * @module
+ */
+
+import { commands, table } from "./markdown.ts";
+import type { Runtime } from "./proc.ts";
+import type { CoreResults } from "./scenarios/core.ts";
+import type { MemoryResults } from "./scenarios/memory.ts";
+import { BODIES, type ThroughputResults } from "./scenarios/throughput.ts";
+import { int, median, ratios, ratioSpan, span, summarize, verdict } from "./stats.ts";
+
+/** As shown in the tables: verdicts follow the printed value. */
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+const BARE: Record<Runtime, string> = { deno: "Deno.serve", bun: "Bun.serve", node: "node:http" };
+
+function rpsOf(t: ThroughputResults, id: string, body: string): number[] {
+  return t.series[id]?.[body]?.rps ?? [];
+}
+
+function errorsNote(t: ThroughputResults): string {
+  const bad = Object.entries(t.series).flatMap(([id, bodies]) =>
+    Object.entries(bodies).filter(([, s]) => s.errors.some((e) => e !== 0))
+      .map(([body, s]) => `${id} ${body}: ${s.errors.join("/")}`)
+  );
+  return bad.length ? `wrk reported errors: ${bad.join("; ")}.` : "wrk reported no errors.";
+}
+
+/** P1: lameduck / bare on each runtime. */
+export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): string {
+  const rows: string[][] = [];
+  for (const runtime of runtimes) {
+    for (const body of BODIES) {
+      const bare = rpsOf(t, `${runtime}/bare`, body.id);
+      const ld = rpsOf(t, `${runtime}/lameduck`, body.id);
+      const r = ratios(ld, bare);
+      rows.push([
+        runtime,
+        body.label,
+        `**${ratioSpan(r)}**`,
+        verdict(round2(r.median) >= 0.97),
+        `${BARE[runtime]} ${span(summarize(bare))}`,
+        `lameduck ${span(summarize(ld))}`,
+      ]);
+    }
+  }
+  return [
+    "## P1: overhead while serving",
+    "",
+    "Throughput of lameduck relative to the bare runtime server serving the same fetch handler " +
+    "(on Node: raw `node:http` with a `(req, res)` handler, see P1n). Ratio = lameduck / bare " +
+    "in the same round; median of the rounds (min–max). Target ≥ 0.97. Absolute req/s " +
+    "(median, min–max) are for this machine only.",
+    "",
+    commands([
+      ...runtimes.flatMap((r) => [t.commands[`${r}/bare`]!, t.commands[`${r}/lameduck`]!]),
+      `${t.wrkCommand}   # after ${t.config.warmupSeconds} s of unmeasured warm-up per body`,
+    ], "p1"),
+    "",
+    table(
+      ["runtime", "body", "lameduck / bare", "target ≥ 0.97", "bare req/s", "lameduck req/s"],
+      rows,
+    ),
+    "",
+    errorsNote(t),
+  ].join("\n");
+}
+
+/** P1n: Node, lameduck vs raw node:http, @hono/node-server and srvx. */
+export function p1nSection(t: ThroughputResults): string {
+  const ids = ["node/bare", "node/lameduck", "node/hono", "node/srvx"];
+  const names = ["node:http", "lameduck", "@hono/node-server", "srvx"];
+  const rows = BODIES.map((body) => {
+    const [raw, ld, hono, srvx] = ids.map((id) => rpsOf(t, id, body.id));
+    const vsRaw = ratios(ld!, raw!);
+    const vsHono = ratios(ld!, hono!);
+    const vsSrvx = ratios(ld!, srvx!);
+    return [
+      body.label,
+      `**${ratioSpan(vsRaw)}** (${verdict(round2(vsRaw.median) >= 0.9)})`,
+      `**${ratioSpan(vsHono)}** (${verdict(vsHono.median > 1)})`,
+      `**${ratioSpan(vsSrvx)}** (${verdict(vsSrvx.median > 1)})`,
+      [hono, srvx].map((x) => ratioSpan(ratios(x!, raw!))).join(" · "),
+    ];
+  });
+  const abs = BODIES.map((
+    body,
+  ) => [body.label, ...ids.map((id) => span(summarize(rpsOf(t, id, body.id))))]);
+  return [
+    "## P1n: Node adapter vs raw node:http and peers",
+    "",
+    "Same wrk load. Peers run the same fetch handler with their default options " +
+    "(`@hono/node-server` replaces the global `Request`/`Response` with its own; srvx gets a " +
+    "plain `Response`, not its `FastResponse`). Targets: lameduck ≥ 0.90 of raw, ahead of both " +
+    "peers (ratio > 1).",
+    "",
+    commands([...ids.map((id) => t.commands[id]!), t.wrkCommand], "p1"),
+    "",
+    table(
+      [
+        "body",
+        "lameduck / node:http",
+        "lameduck / hono",
+        "lameduck / srvx",
+        "hono / raw · srvx / raw",
+      ],
+      rows,
+    ),
+    "",
+    "Absolute req/s on this machine, median (min–max):",
+    "",
+    table(["body", ...names], abs),
+  ].join("\n");
+}
+
+/** P5: the core's per-request cost. */
+export function p5Section(c: CoreResults, runtimes: readonly Runtime[]): string {
+  const rows: string[][] = [];
+  let description = "";
+  for (const runtime of runtimes) {
+    const run = c.runs[runtime];
+    if (!run) {
+      rows.push([runtime, "failed", "", "", ""]);
+      continue;
+    }
+    const base = run.nsPerRequest.baseline ?? [];
+    const best = (xs: number[]) => Math.min(...xs);
+    const cost = (id: string) => {
+      const v = run.nsPerRequest[id] ?? [];
+      const paired = median(v.map((x, i) => x - (base[i] ?? NaN)));
+      return `**${Math.round(best(v) - best(base))}** (${Math.round(paired)})`;
+    };
+    const baseCell = `${Math.round(best(base))} (${Math.round(median(base))})`;
+    rows.push([runtime, baseCell, cost("default"), cost("configured"), cost("signal")]);
+    description = Object.entries(run.labels).map(([id, label]) => `\`${id}\`: ${label}`).join("; ");
+    description += `. ${run.samples} batches of ${int(run.iterations)} requests per variant`;
+  }
+  return [
+    "## P5: core cost per request",
+    "",
+    "`LameduckServer.open` → `Exchange.run` → `Exchange.end`/`release` with the request context, " +
+    "no sockets, on a fake adapter. Method: a calibrated loop timed with `performance.now()` " +
+    "(no bench library; not `deno bench`), the same file on each runtime, batches of the " +
+    "variants alternating. Cost in ns per request = best batch of the variant minus best batch " +
+    "of the baseline (noise on a shared machine only ever adds time); in parentheses the median " +
+    "of the per-batch differences, which carries that noise. " + description + ".",
+    "",
+    commands(runtimes.map((r) => c.commands[r] ?? ""), "p5"),
+    "",
+    table([
+      "runtime",
+      "baseline ns",
+      "core, defaults",
+      "core, readiness + maxInFlight",
+      "core, ctx.signal read",
+    ], rows),
+  ].join("\n");
+}
+
+/** Memory with many idle keep-alive connections. */
+export function memorySection(m: MemoryResults, runtimes: readonly Runtime[]): string {
+  const rows: string[][] = [];
+  const mib = (x: number) => (x / 1024).toFixed(0);
+  for (const runtime of runtimes) {
+    const bare = m.runs[`${runtime}/bare`] ?? [];
+    const ld = m.runs[`${runtime}/lameduck`] ?? [];
+    const loaded = (runs: typeof bare) => runs.map((r) => r.loadedKiB);
+    const perConn = (runs: typeof bare) =>
+      summarize(runs.map((r) => ((r.loadedKiB - r.idleKiB) * 1024) / m.config.count));
+    const open = [...bare, ...ld].map((r) => r.open);
+    rows.push([
+      runtime,
+      `**${ratioSpan(ratios(loaded(ld), loaded(bare)))}**`,
+      `${span(summarize(bare.map((r) => r.idleKiB)), mib)} → ${span(summarize(loaded(bare)), mib)}`,
+      `${span(summarize(ld.map((r) => r.idleKiB)), mib)} → ${span(summarize(loaded(ld)), mib)}`,
+      `${span(perConn(bare), int)} / ${span(perConn(ld), int)}`,
+      span(summarize(open), int),
+    ]);
+  }
+  return [
+    "## Memory: idle keep-alive connections",
+    "",
+    `Resident set size (\`/proc/<pid>/status\` VmRSS) of the server process after a 1 s wrk ` +
+    `warm-up ("idle") and ${int(m.config.count)} keep-alive connections that each completed ` +
+    `one request and sit idle (read ${m.config.settleMs} ms after the last response; the ` +
+    "clients are one separate Node process). Ratio = lameduck / bare RSS with the connections, " +
+    "same round. Node closes keep-alive connections idle for 5 s (`keepAliveTimeout`), Bun " +
+    "after 10 s: the last column shows how many were still open right after the reading.",
+    "",
+    commands([
+      ...runtimes.flatMap((r) => [m.commands[`${r}/bare`]!, m.commands[`${r}/lameduck`]!]),
+      m.clientCommand,
+    ], "memory"),
+    "",
+    table(
+      [
+        "runtime",
+        "lameduck / bare RSS",
+        "bare MiB idle → loaded",
+        "lameduck MiB idle → loaded",
+        "bytes per connection (bare / lameduck)",
+        "open at reading",
+      ],
+      rows,
+    ),
+    "",
+    `Median of ${median(runtimes.map((r) => (m.runs[`${r}/bare`] ?? []).length))} rounds.`,
+  ].join("\n");
+}

@@ -1,0 +1,133 @@
+/**
+ * P1 and P1n: requests per second while serving, with wrk on 50 keep-alive connections, for
+ * lameduck and the bare runtime server (and on Node, `@hono/node-server` and srvx), A/B
+ * interleaved: every round starts each server once, in an order rotated round by round.
+ *
+ * @module
+ */
+
+import { commandOf, type Runtime, startServer, stopServer } from "../proc.ts";
+import { rotate } from "../stats.ts";
+import { runWrk, wrkArgs } from "../wrk.ts";
+
+/** One server program on one runtime. */
+export interface ServerSpec {
+  /** Key in the results, e.g. `"node/hono"`. */
+  id: string;
+  runtime: Runtime;
+  /** What it is, for the tables. */
+  label: string;
+  script: string;
+}
+
+/** Every server of P1/P1n, grouped by runtime. */
+export const THROUGHPUT_SERVERS: readonly ServerSpec[] = [
+  { id: "deno/lameduck", runtime: "deno", label: "lameduck", script: "bench/servers/lameduck.ts" },
+  { id: "deno/bare", runtime: "deno", label: "Deno.serve", script: "bench/servers/bare.ts" },
+  { id: "bun/lameduck", runtime: "bun", label: "lameduck", script: "bench/servers/lameduck.ts" },
+  { id: "bun/bare", runtime: "bun", label: "Bun.serve", script: "bench/servers/bare.ts" },
+  { id: "node/lameduck", runtime: "node", label: "lameduck", script: "bench/servers/lameduck.ts" },
+  { id: "node/bare", runtime: "node", label: "node:http", script: "bench/servers/bare.ts" },
+  {
+    id: "node/hono",
+    runtime: "node",
+    label: "@hono/node-server",
+    script: "bench/servers/hono_node.ts",
+  },
+  { id: "node/srvx", runtime: "node", label: "srvx", script: "bench/servers/srvx_node.ts" },
+];
+
+/** The two response bodies. */
+export const BODIES = [
+  { id: "hello", label: "hello world (12 B)", path: "/" },
+  { id: "16k", label: "16 KiB body", path: "/16k" },
+] as const;
+
+/** Settings of the throughput scenarios. */
+export interface ThroughputConfig {
+  wrk: string;
+  rounds: number;
+  runtimes: readonly Runtime[];
+  /** Measured seconds per wrk run. */
+  seconds: number;
+  /** Unmeasured wrk seconds per body after each server start (JIT warm-up). */
+  warmupSeconds: number;
+  connections: number;
+}
+
+/** Samples of one server and body, one per round. */
+export interface Series {
+  rps: number[];
+  errors: number[];
+}
+
+/** The raw results: `series[serverId][bodyId]`, plus the commands used. */
+export interface ThroughputResults {
+  series: Record<string, Record<string, Series>>;
+  commands: Record<string, string>;
+  wrkCommand: string;
+  config: Omit<ThroughputConfig, "wrk">;
+}
+
+/** Runs P1/P1n. `progress` receives one line per measurement. */
+export async function runThroughput(
+  config: ThroughputConfig,
+  progress: (line: string) => void,
+): Promise<ThroughputResults> {
+  const servers = THROUGHPUT_SERVERS.filter((s) => config.runtimes.includes(s.runtime));
+  const series: Record<string, Record<string, Series>> = {};
+  const commands: Record<string, string> = {};
+  for (const s of servers) {
+    commands[s.id] = commandOf(s.runtime, s.script).join(" ");
+    series[s.id] = Object.fromEntries(BODIES.map((b) => [b.id, { rps: [], errors: [] }]));
+  }
+  const measure = async (spec: ServerSpec, round: number): Promise<void> => {
+    const server = await startServer(spec.runtime, spec.script);
+    try {
+      for (const body of BODIES) {
+        await runWrk(
+          config.wrk,
+          wrkArgs(server.port, body.path, config.warmupSeconds, config.connections),
+        );
+      }
+      for (const body of rotate(BODIES, round)) {
+        const args = wrkArgs(server.port, body.path, config.seconds, config.connections);
+        const result = await runWrk(config.wrk, args);
+        const s = series[spec.id]![body.id]!;
+        s.rps.push(result.requestsPerSec);
+        s.errors.push(result.errors);
+        const errors = result.errors ? `, ${result.errors} errors` : "";
+        progress(
+          `P1 round ${round + 1}: ${spec.id} ${body.id} ${
+            Math.round(result.requestsPerSec)
+          } req/s` +
+            errors,
+        );
+      }
+    } finally {
+      await stopServer(server);
+    }
+  };
+  for (let round = 0; round < config.rounds; round++) {
+    for (const runtime of config.runtimes) {
+      const group = servers.filter((s) => s.runtime === runtime);
+      for (const spec of rotate(group, round)) {
+        try {
+          await measure(spec, round);
+        } catch (error) {
+          progress(`P1 round ${round + 1}: ${spec.id} failed: ${error}`);
+          for (const body of BODIES) {
+            const s = series[spec.id]![body.id]!;
+            if (s.rps.length > round) continue;
+            s.rps.push(NaN);
+            s.errors.push(NaN);
+          }
+        }
+      }
+    }
+  }
+  const { wrk: _, ...rest } = config;
+  const wrkCommand = `wrk -t1 -c${config.connections} -d${config.seconds}s ` +
+    "http://127.0.0.1:$PORT/ (and .../16k)";
+  return { series, commands, wrkCommand, config: rest };
+}

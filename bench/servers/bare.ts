@@ -1,0 +1,68 @@
+/**
+ * The bare runtime server serving the benchmark routes: `Deno.serve` on Deno, `Bun.serve` on
+ * Bun, and on Node raw `node:http` with a `(req, res)` handler (no Fetch objects at all).
+ *
+ *     deno run -A bench/servers/bare.ts | bun bench/servers/bare.ts | node bench/servers/bare.ts
+ *
+ * With `BENCH_GRACEFUL=1`, a SIGTERM handler runs the runtime's own graceful primitive and
+ * exits when it resolves: Deno `server.shutdown()`, Bun `server.stop()`, Node `server.close()`
+ * followed by `server.closeIdleConnections()`. Without it, SIGTERM kills the process.
+ *
+ * @module
+ */
+
+import { createServer } from "node:http";
+import process from "node:process";
+import { announce, bodyFor, fetchHandler } from "./routes.ts";
+
+interface DenoLike {
+  serve(
+    options: { port: number; hostname: string; onListen: (a: { port: number }) => void },
+    handler: (request: Request) => Response,
+  ): { shutdown(): Promise<void> };
+  addSignalListener(signal: "SIGTERM", listener: () => void): void;
+  exit(code: number): never;
+}
+
+interface BunLike {
+  serve(options: {
+    port: number;
+    hostname: string;
+    fetch: (request: Request) => Response;
+  }): { port: number; stop(closeActiveConnections?: boolean): Promise<void> };
+}
+
+const runtime = globalThis as unknown as { Deno?: DenoLike; Bun?: BunLike };
+const graceful = process.env.BENCH_GRACEFUL === "1";
+const hostname = "127.0.0.1";
+
+if (runtime.Deno) {
+  const deno = runtime.Deno;
+  const server = deno.serve({ port: 0, hostname, onListen: (a) => announce(a.port) }, fetchHandler);
+  if (graceful) {
+    deno.addSignalListener("SIGTERM", () => void server.shutdown().then(() => deno.exit(0)));
+  }
+} else if (runtime.Bun) {
+  const server = runtime.Bun.serve({ port: 0, hostname, fetch: fetchHandler });
+  announce(server.port);
+  if (graceful) process.on("SIGTERM", () => void server.stop().then(() => process.exit(0)));
+} else {
+  const server = createServer((req, res) => {
+    const body = bodyFor(req.url ?? "/"); // ASCII: its length is its byte length
+    res.writeHead(200, {
+      "content-type": "text/plain;charset=UTF-8",
+      "content-length": body.length,
+    });
+    res.end(body);
+  });
+  server.listen(0, hostname, () => {
+    const address = server.address();
+    announce(typeof address === "object" && address ? address.port : 0);
+  });
+  if (graceful) {
+    process.on("SIGTERM", () => {
+      server.close(() => process.exit(0));
+      server.closeIdleConnections();
+    });
+  }
+}

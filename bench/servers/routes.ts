@@ -1,0 +1,37 @@
+/**
+ * What every benchmark server answers, whatever serves it: `GET /16k` a 16 KiB body, anything
+ * else `hello world`. The fetch handler is the same function object for lameduck and for the
+ * bare runtime servers, so the comparison measures the server, not the handler.
+ *
+ * Every server prints `listening <port>` on stdout once it accepts connections.
+ *
+ * @module
+ */
+
+import process from "node:process";
+
+/** The small body. */
+export const HELLO = "hello world\n";
+/** The large body: 16 KiB of ASCII. */
+export const BODY_16K = "x".repeat(16 * 1024);
+
+/** The body for a request path or URL. */
+export function bodyFor(url: string): string {
+  return url.endsWith("/16k") ? BODY_16K : HELLO;
+}
+
+/** The fetch handler served by every Fetch-style server. */
+export function fetchHandler(request: Request): Response {
+  return new Response(bodyFor(request.url));
+}
+
+/** Tells the driver the server is listening. */
+export function announce(port: number): void {
+  console.log(`listening ${port}`);
+}
+
+/** A numeric environment variable, `fallback` when unset. */
+export function numberEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  return raw === undefined || raw === "" ? fallback : Number(raw);
+}
