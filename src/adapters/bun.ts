@@ -2,8 +2,9 @@
  * The Bun adapter, on `Bun.serve`.
  *
  * - In flight: from arrival until the handler settled; a streaming body still being sent
- *   counts through `server.pendingRequests` (which alone drops a request whose client left
- *   while its handler still runs, so the core takes the larger of the two).
+ *   counts through `server.pendingRequests`. That count drops a request whose client left
+ *   while its handler still runs, so `pending()` adds those back (the requests whose handler
+ *   runs and whose `request.signal` aborted).
  * - `ctx.signal` follows `request.signal`, which Bun aborts only when the client leaves.
  * - `stop(false)` waits forever for open WebSockets, so the adapter tracks them and closes
  *   them with `1001 Going Away` when the listener closes; `stop(true)` forces.
@@ -45,7 +46,12 @@ interface BunLike {
 
 const Bun = (globalThis as unknown as { Bun: BunLike }).Bun;
 
-function handle(host: Host, request: Request, server: BunServer): Response | Promise<Response> {
+function handle(
+  host: Host,
+  request: Request,
+  server: BunServer,
+  running: Set<Request>,
+): Response | Promise<Response> {
   const ip = server.requestIP(request);
   const opened = host.open(request, {
     remoteAddr: { transport: "tcp", hostname: ip?.address ?? "", port: ip?.port ?? 0 },
@@ -55,7 +61,9 @@ function handle(host: Host, request: Request, server: BunServer): Response | Pro
   });
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
+  running.add(request);
   return exchange.run().then((response) => {
+    running.delete(request);
     exchange.end();
     return host.draining ? withConnectionClose(response) : response;
   });
@@ -86,6 +94,8 @@ export function createAdapter(): Adapter {
   let server: BunServer | undefined;
   let closed: Promise<void> | undefined;
   const sockets = new Set<ServerWebSocket>();
+  /** Requests whose handler has not settled. */
+  const running = new Set<Request>();
   return {
     runtime: "bun",
     listen({ port, hostname, websocket }, host): Promise<ListenAddress> {
@@ -93,7 +103,7 @@ export function createAdapter(): Adapter {
       server = Bun.serve({
         port,
         hostname,
-        fetch: (request, server) => handle(host, request, server),
+        fetch: (request, server) => handle(host, request, server, running),
         ...(ws ? { websocket: ws } : {}),
       });
       return Promise.resolve({
@@ -112,7 +122,10 @@ export function createAdapter(): Adapter {
       server?.stop(true).catch(() => {});
     },
     pending(): number {
-      return server?.pendingRequests ?? 0;
+      if (!server) return 0;
+      let orphans = 0;
+      for (const request of running) if (request.signal.aborted) orphans++;
+      return server.pendingRequests + orphans;
     },
   };
 }

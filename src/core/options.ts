@@ -72,11 +72,28 @@ function invalid(name: string, expected: string, value: unknown): string {
 }
 
 /** A duration in milliseconds: a non-negative finite number. */
+/**
+ * The longest timer every runtime keeps (2^31 - 1 ms, about 24.8 days): `setTimeout` fires a
+ * longer one after 1 ms, which would skip a lame-duck window or force a drain at once.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 export function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  const expected = "a non-negative finite number of milliseconds";
+  const expected = `a number of milliseconds from 0 to ${MAX_DURATION_MS}`;
   if (typeof value !== "number") throw new TypeError(invalid(name, expected, value));
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(invalid(name, expected, value));
+  if (!(value >= 0 && value <= MAX_DURATION_MS)) {
+    throw new RangeError(invalid(name, expected, value));
+  }
+  return value;
+}
+
+/** Bun's WebSocket handler object, checked on every runtime so a mistake shows everywhere. */
+function websocketHandlers(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object") {
+    throw new TypeError(invalid("websocket", "Bun's WebSocket handler object", value));
+  }
   return value;
 }
 
@@ -179,7 +196,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     onListen: optionalFunction("onListen", o.onListen),
     onError: optionalFunction("onError", o.onError),
     logger: logger(o.logger),
-    websocket: o.websocket,
+    websocket: websocketHandlers(o.websocket),
   };
 }
 

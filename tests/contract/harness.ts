@@ -38,16 +38,16 @@ export function selectedRuntimes(): string[] {
   return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
-function commandFor(runtime: RuntimeName): [string, string[]] {
+function commandFor(runtime: RuntimeName, script: string): [string, string[]] {
   const bin = binaryOf(runtime);
   if (!existsSync(bin)) throw new Error(`The ${runtime} binary is missing: ${bin}`);
   switch (runtime) {
     case "deno":
-      return [bin, ["run", "-A", FIXTURE]];
+      return [bin, ["run", "-A", script]];
     case "bun":
-      return [bin, [FIXTURE]];
+      return [bin, [script]];
     case "node":
-      return [bin, [FIXTURE]];
+      return [bin, [script]];
   }
 }
 
@@ -136,13 +136,16 @@ export type FixtureConfig = Record<string, unknown>;
 /**
  * Spawns the fixture on `runtime` with `config` and waits for its `ready` line.
  * `config.mode === "selftest"` does not wait for `ready` (port is then 0).
+ * `script` (relative to the repository root) runs another fixture program that speaks the same
+ * JSON lines (tests/torture/ has its own).
  */
 export async function start(
   runtime: RuntimeName,
   config: FixtureConfig = {},
   readyTimeoutMs = 20_000,
+  script: string = FIXTURE,
 ): Promise<Fixture> {
-  const [cmd, args] = commandFor(runtime);
+  const [cmd, args] = commandFor(runtime, script);
   const child = spawn(cmd, args, {
     cwd: ROOT,
     env: {

@@ -51,4 +51,5 @@ test("Hooks.add() rejects a non-function and a bad timeout", () => {
   const hooks = new Hooks();
   assert.throws(() => hooks.add(5 as unknown as () => void), TypeError);
   assert.throws(() => hooks.add(() => {}, { timeout: -1 }), /Invalid timeout/);
+  assert.throws(() => hooks.add(() => {}, { timeout: 2 ** 31 }), RangeError);
 });

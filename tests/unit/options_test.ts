@@ -40,6 +40,11 @@ const invalid: [string, Record<string, unknown>, typeof TypeError | typeof Range
   ["lameDuck", { fetch, lameDuck: "1s" }, TypeError],
   ["drainTimeout", { fetch, drainTimeout: -1 }, RangeError],
   ["drainTimeout", { fetch, drainTimeout: NaN }, RangeError],
+  // Regression: setTimeout fires a delay of 2^31 ms or more after 1 ms (it forced at once).
+  ["drainTimeout", { fetch, drainTimeout: 2 ** 31 }, RangeError],
+  ["lameDuck", { fetch, lameDuck: 2 ** 31 }, RangeError],
+  ["websocket", { fetch, websocket: "handlers" }, TypeError],
+  ["websocket", { fetch, websocket: null }, TypeError],
   ["readiness", { fetch, readiness: "readyz" }, RangeError],
   ["readiness", { fetch, readiness: true }, TypeError],
   ["maxInFlight", { fetch, maxInFlight: 0 }, RangeError],
@@ -76,4 +81,10 @@ test("resolveShutdown() validates drainTimeout and reason", () => {
   });
   assert.throws(() => resolveShutdown({ drainTimeout: -5 }, 5), RangeError);
   assert.throws(() => resolveShutdown({ reason: 5 as unknown as string }, 5), TypeError);
+});
+
+test("resolveOptions() accepts the longest timer every runtime keeps: 2^31 - 1 ms", () => {
+  const o = resolveOptions({ fetch, lameDuck: 2 ** 31 - 1, drainTimeout: 2 ** 31 - 1 });
+  assert.equal(o.drainTimeout, 2 ** 31 - 1);
+  assert.equal(o.lameDuck, 2 ** 31 - 1);
 });

@@ -1,0 +1,175 @@
+/**
+ * Torture: clients that misbehave (abort mid-request-body, abort mid-response-body, send their
+ * headers one byte per 100 ms), on real Deno, Bun and Node processes. `inFlight` must come back
+ * to 0, other clients must not notice, and a shutdown must end by its deadline.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type net from "node:net";
+import { after, describe, test } from "node:test";
+import { killLeftovers, now, RUNTIMES, selectedRuntimes, sleep } from "../contract/harness.ts";
+import {
+  exchange,
+  exitOf,
+  get,
+  inFlightOf,
+  leaks,
+  settleInFlight,
+  withFixture,
+} from "./helpers.ts";
+
+const SLACK_MS = 2_000;
+
+/** A request head sent one byte at a time; with the pad it takes ~`bytes` × 100 ms. */
+function dribbled(path: string, padBytes: number): string[] {
+  const pad = padBytes > 0 ? `X-Pad: ${"p".repeat(padBytes)}\r\n` : "";
+  return [...`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${pad}Connection: close\r\n\r\n`];
+}
+
+/** Stops reading (so the server's writes back up) once `bytes` arrived. */
+const stallAfter = (bytes: number) => (socket: net.Socket): void => {
+  let got = 0;
+  socket.on("data", (b: Buffer) => {
+    got += b.length;
+    if (got >= bytes) socket.pause();
+  });
+};
+
+for (const runtime of RUNTIMES) {
+  if (!selectedRuntimes().includes(runtime)) continue;
+
+  describe(`torture: misbehaving clients on ${runtime}`, () => {
+    after(killLeftovers);
+
+    test("clients that abort mid-request-body leave inFlight at 0; the server goes on serving", async () => {
+      await withFixture(runtime, { probe: true }, async (fx) => {
+        const head = "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+        const partial = [
+          `${head}Content-Length: 1048576\r\n\r\n${"a".repeat(10_000)}`,
+          `${head}Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n`,
+        ];
+        for (const request of partial) await exchange(fx.port, request, { ms: 400 });
+        await fx.waitFor(
+          () => fx.events.filter((e) => e.event === "upload-failed").length === 2,
+          5_000,
+          "request.arrayBuffer() to reject for both aborted uploads",
+        );
+        assert.deepEqual(await settleInFlight(fx, 3_000), [0], "inFlight after the aborts");
+        const whole = `${head}Content-Length: 5\r\nConnection: close\r\n\r\nhello`;
+        const r = await exchange(fx.port, whole);
+        assert.equal(r.status, 200, r.text);
+        assert.ok(r.text.endsWith("got 5"), r.text);
+        fx.signal("SIGTERM");
+        assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+      });
+    });
+
+    test("clients that abort mid-response-body leave inFlight at 0, and SIGTERM then drains at once with exit 0", async () => {
+      await withFixture(runtime, { probe: true, drainTimeout: 5_000 }, async (fx) => {
+        const problems: string[] = [];
+        for (const path of ["/stream-forever", "/stream-forever?watch=1", "/big?watch=1"]) {
+          const r = exchange(fx.port, get(path), { ms: 600, onSocket: stallAfter(64 * 1024) });
+          await sleep(300);
+          const during = await inFlightOf(fx);
+          if (during[0] !== 1) problems.push(`${path}: inFlight ${during} while streaming`);
+          await r;
+        }
+        for (const path of ["/big", "/big-static"]) {
+          await exchange(fx.port, get(path), { ms: 400, onSocket: stallAfter(64 * 1024) });
+        }
+        const seen = await settleInFlight(fx, 5_000);
+        if (seen[0] !== 0) problems.push(`inFlight ${seen} 5 s after the clients left`);
+        const cancelled = fx.events.filter((e) => e.event === "cancel").length;
+        if (cancelled < 4) problems.push(`only ${cancelled} of 4 streams were cancelled`);
+        assert.deepEqual(problems, [], `\n${problems.join("\n")}\n${fx.describe()}`);
+        const sent = fx.signal("SIGTERM");
+        const exit = await exitOf(fx, 10_000);
+        assert.equal(exit.code, 0, fx.describe());
+        assert.ok(
+          exit.atMs - sent < SLACK_MS,
+          `exit ${(exit.atMs - sent).toFixed(0)} ms after SIGTERM`,
+        );
+      });
+    });
+
+    test("a slowloris client (one header byte per 100 ms) does not delay other clients and is answered", async () => {
+      await withFixture(runtime, { probe: true }, async (fx) => {
+        const slow = exchange(fx.port, dribbled("/fast", 0), { ms: 20_000, gapMs: 100 });
+        await sleep(500);
+        let worst = 0;
+        for (let i = 0; i < 20; i++) {
+          const t = now();
+          const r = await exchange(fx.port, get("/fast"));
+          worst = Math.max(worst, now() - t);
+          assert.equal(r.status, 200, `request ${i} beside the slowloris: ${r.end}`);
+        }
+        assert.ok(
+          worst < 1_000,
+          `the slowest request beside the slowloris took ${worst.toFixed(0)} ms`,
+        );
+        const r = await slow;
+        assert.equal(r.status, 200, `the slowloris client: ${r.end} ${JSON.stringify(r.text)}`);
+        assert.ok(r.text.endsWith("fast"), r.text);
+        assert.deepEqual(await settleInFlight(fx, 3_000), [0]);
+        fx.signal("SIGTERM");
+        assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+      });
+    });
+
+    test("SIGTERM during a slowloris request that would take 20 s ends by drainTimeout", async () => {
+      const drainTimeout = 1_500;
+      await withFixture(runtime, { probe: true, drainTimeout }, async (fx) => {
+        const slow = exchange(fx.port, dribbled("/fast", 150), { ms: 30_000, gapMs: 100 });
+        await sleep(1_000);
+        const sent = fx.signal("SIGTERM");
+        const exit = await exitOf(fx, 15_000);
+        const took = exit.atMs - sent;
+        const r = await slow;
+        console.log(
+          `# ${runtime}: slowloris mid-head at SIGTERM: exit ${exit.code} after ${
+            took.toFixed(0)
+          } ms; the client got ${r.status || "no response"} (${r.end})`,
+        );
+        assert.ok(took < drainTimeout + SLACK_MS, `exit ${took.toFixed(0)} ms after SIGTERM`);
+        assert.deepEqual(leaks(r.text), []);
+      });
+    });
+
+    // README step 3: "a connection that has sent (even part of) a request is answered first".
+    // Not on Deno: its shutdown() closes a connection whose request head is incomplete, and
+    // lameduck cannot reach that connection (README per-runtime table). Asserted as such, so
+    // a Deno release that fixes it shows up here.
+    test(
+      runtime === "deno"
+        ? "a request still arriving byte by byte at SIGTERM gets no response on Deno (known: Deno's shutdown() closes it); exit 0"
+        : "a request still arriving byte by byte at SIGTERM is answered (Connection: close) before its connection closes; exit 0",
+      async () => {
+        await withFixture(runtime, { probe: true, drainTimeout: 8_000 }, async (fx) => {
+          const slow = exchange(fx.port, dribbled("/fast", 0), { ms: 20_000, gapMs: 100 });
+          await sleep(1_500); // about half of the head is sent
+          const sent = fx.signal("SIGTERM");
+          const r = await slow;
+          const exit = await exitOf(fx, 15_000);
+          console.log(
+            `# ${runtime}: half-sent head at SIGTERM: the client got ${
+              r.status || "no response"
+            } (${r.end}) ${(now() - sent).toFixed(0)} ms after SIGTERM; exit ${exit.code}`,
+          );
+          if (runtime === "deno") {
+            assert.equal(
+              r.status,
+              0,
+              `Deno answered: ${JSON.stringify(r.text)}: update the README`,
+            );
+          } else {
+            assert.equal(r.status, 200, `the client got ${JSON.stringify(r.text)} (${r.end})`);
+            assert.match(r.text, /\r\nconnection: close\r\n/i);
+          }
+          assert.equal(exit.code, 0, fx.describe());
+        });
+      },
+    );
+  });
+}
