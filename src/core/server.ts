@@ -87,7 +87,13 @@ export class LameduckServer implements Server, Host, Tracker {
     }).then(
       (address) => {
         this.#emit({ type: "listening", address, runtime }, !options.onListen);
-        options.onListen?.(address);
+        try {
+          options.onListen?.(address);
+        } catch (error) {
+          // The caller's bug, not a listen failure: the server is listening and must say so
+          // (it used to reject `ready` and report "closed" while still serving).
+          this.#emit({ type: "error", error });
+        }
         return address;
       },
     );

@@ -78,9 +78,7 @@ const OPTION_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   ),
   maxInFlight: option(fc.oneof(fc.constant(Infinity), fc.integer({ min: 1 })), 0, -1, 0.5, NaN),
   exit: option(fc.boolean(), "yes", 0),
-  // A throwing onListen rejects `ready` and closes the server: a known bug, tested on its own
-  // (options_edge.ts), and left out here so the fuzzer can find anything else.
-  onListen: option(fc.constant(() => {})),
+  onListen: option(fc.constantFrom(() => {}, throws("onListen"))),
   onError: option(fc.constant(() => new Response("e", { status: 500 }))),
   logger: option(fc.constantFrom(false, () => {}, throws("logger")), true, "stderr"),
   websocket: option(fc.constant({ message() {} }), null, "handlers", 1),
