@@ -36,6 +36,9 @@ step "unit tests on Node 24"; "$bin/node" --test tests/unit/*_test.ts
 step "contract suite on Deno, Bun and Node 24"
 "$bin/node" --test --test-concurrency=3 tests/contract/*_test.ts
 
+step "torture suite: abusive handlers and clients, signals, nginx, options fuzzing"
+"$bin/node" --test tests/torture/*_test.ts
+
 step "deploy recipes: PM2, PID 1 (unshare; skipped, not passed, without it), Kubernetes simulation"
 "$bin/node" --test tests/recipes/*_test.ts
 
