@@ -15,8 +15,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
 import type { Adapter, Host } from "../core/adapter.ts";
+import type { Exchange } from "../core/exchange.ts";
 import type { ListenAddress } from "../core/types.ts";
-import { toRequest, writePlain, writeResponse } from "./node_bridge.ts";
+import { send, toRequest, writePlain } from "./node_bridge.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
 
@@ -47,6 +48,27 @@ interface Connection {
   acceptedAt: number;
 }
 
+/** The bridge never throws; anything caught here is a lameduck bug: never lose it. */
+function internalError(error: unknown, outgoing: ServerResponse): void {
+  console.error("lameduck: internal error while answering a request:", error);
+  outgoing.destroy();
+}
+
+/** Writes the handler's response; the exchange ends once it is written or the client left. */
+function reply(
+  host: Host,
+  exchange: Exchange,
+  response: Response,
+  outgoing: ServerResponse,
+  head: boolean,
+): void {
+  try {
+    send(response, outgoing, { head, keepAlive: !host.draining }, exchange);
+  } catch (error) {
+    internalError(error, outgoing);
+  }
+}
+
 /** Creates the Node adapter. */
 export function createAdapter(): Adapter {
   let server: Server | undefined;
@@ -67,20 +89,25 @@ export function createAdapter(): Adapter {
     socket.destroy();
   };
 
-  const handle = async (
+  /** Answers one request. Synchronous up to `fetch`'s promise, if it returns one. */
+  const handle = (
     host: Host,
     origin: string,
     incoming: IncomingMessage,
     outgoing: ServerResponse,
-  ): Promise<void> => {
+  ): void => {
     const socket = incoming.socket;
     const connection = connections.get(socket);
     if (connection) connection.active++;
-    outgoing.once("close", () => {
-      if (!connection) return;
-      connection.active--;
-      connection.mark = socket.bytesRead;
-      if (closing) closeIfIdle(socket, connection);
+    let exchange: Exchange | undefined;
+    // One listener for both (an extra one costs measurably per request).
+    outgoing.on("close", () => {
+      if (connection) {
+        connection.active--;
+        connection.mark = socket.bytesRead;
+        if (closing) closeIfIdle(socket, connection);
+      }
+      if (exchange !== undefined && !outgoing.writableFinished) exchange.clientGone();
     });
     let request: Request;
     try {
@@ -101,16 +128,19 @@ export function createAdapter(): Adapter {
       env: { incoming, outgoing },
     });
     if (opened instanceof Response) {
-      await writeResponse(opened, outgoing, { head, keepAlive: !host.draining });
+      void send(opened, outgoing, { head, keepAlive: !host.draining });
       return;
     }
-    const exchange = opened;
-    outgoing.once("close", () => {
-      if (!outgoing.writableFinished) exchange.clientGone();
-    });
-    const response = await exchange.run();
-    await writeResponse(response, outgoing, { head, keepAlive: !host.draining });
-    exchange.end();
+    const current = exchange = opened;
+    const response = current.respond();
+    if (response instanceof Response) {
+      reply(host, current, response, outgoing, head); // No promise for a synchronous `fetch`.
+      return;
+    }
+    response.then(
+      (response) => reply(host, current, response, outgoing, head),
+      (error) => internalError(error, outgoing),
+    );
   };
 
   return {
@@ -127,11 +157,11 @@ export function createAdapter(): Adapter {
           if (closing) closeIfIdle(socket, connection);
         });
         s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
-          handle(host, origin, incoming, outgoing).catch((error) => {
-            // The bridge never rejects; anything here is a lameduck bug: never lose it.
-            console.error("lameduck: internal error while answering a request:", error);
-            outgoing.destroy();
-          });
+          try {
+            handle(host, origin, incoming, outgoing);
+          } catch (error) {
+            internalError(error, outgoing);
+          }
         });
         listener = fd !== undefined && IS_BUN ? bridgeConnections(s) : s;
         const l = listener;

@@ -7,14 +7,15 @@
  */
 
 import type { ExchangeInit } from "./adapter.ts";
+import { forcedResponse } from "./responses.ts";
 import type { RemoteAddress, RequestContext } from "./types.ts";
 
 /** The part of the server an exchange reports to. */
 export interface Tracker {
   /** Called once per exchange, when it ends. */
   release(exchange: Exchange, outcome: "completed" | "aborted"): void;
-  /** Runs the user's handler; never rejects. */
-  run(exchange: Exchange): Promise<Response>;
+  /** Runs the user's handler: the response, as it is when `fetch` returned one synchronously. */
+  respond(exchange: Exchange): Response | Promise<Response>;
   /** The server's shutdown signal. */
   readonly shutdownSignal: AbortSignal;
 }
@@ -69,7 +70,7 @@ export class Exchange {
   #tracker: Tracker;
   #ended = false;
   #responded = false;
-  #onForce: (() => void) | undefined;
+  #resolveOnForce: ((response: Response) => void) | undefined;
   #cancel: ((reason: unknown) => void) | undefined;
 
   constructor(tracker: Tracker, request: Request, init: ExchangeInit) {
@@ -90,11 +91,26 @@ export class Exchange {
     this.ctx = this.#context as unknown as RequestContext;
   }
 
-  /** Calls `fetch` (or `onError`); resolves with the response to send, never rejects. */
-  async run(): Promise<Response> {
-    const response = await this.#tracker.run(this);
-    this.#responded = true;
-    return response;
+  /**
+   * Calls `fetch` (or `onError`): the response to send, without a promise when `fetch` returned
+   * it synchronously (the adapters' hot path). Never throws or rejects.
+   */
+  respond(): Response | Promise<Response> {
+    const response = this.#tracker.respond(this);
+    if (response instanceof Response) {
+      this.#responded = true;
+      return response;
+    }
+    return response.then((response) => {
+      this.#responded = true;
+      return response;
+    });
+  }
+
+  /** {@linkcode Exchange.respond}, always as a promise. */
+  run(): Promise<Response> {
+    const response = this.respond();
+    return response instanceof Response ? Promise.resolve(response) : response;
   }
 
   /** The client went away before the response finished: aborts `ctx.signal`. */
@@ -113,13 +129,17 @@ export class Exchange {
    */
   force(reason: unknown): void {
     this.#context.abort(reason);
-    this.#onForce?.();
+    this.#resolveOnForce?.(forcedResponse());
     this.#cancel?.(reason);
   }
 
-  /** Sets what `force()` does to a handler still running (the server answers in its place). */
-  set onForce(callback: (() => void) | undefined) {
-    this.#onForce = callback;
+  /**
+   * While `fetch`'s promise is pending: the `resolve` of the promise the adapter waits on, so
+   * that `force()` answers in the handler's place. Give the promise's own resolve function,
+   * not a closure around it (see `LameduckServer.respond`).
+   */
+  set resolveOnForce(resolve: ((response: Response) => void) | undefined) {
+    this.#resolveOnForce = resolve;
   }
 
   /** Ends the exchange; only the first call counts. */

@@ -1,0 +1,120 @@
+/**
+ * The head of a Node response: status line and fields from a `Response`, and small plain-text
+ * answers that need no `Response` at all. Part of the Node bridge (`node_bridge.ts`).
+ *
+ * @module
+ */
+import type { ServerResponse } from "node:http";
+import { finished } from "./node_pipe.ts";
+
+/** Options of `writeResponse` (`node_response.ts`). */
+export interface WriteOptions {
+  /** The request was `HEAD`: send the headers only. */
+  head: boolean;
+  /** `false` sends `Connection: close` and closes the connection after this response. */
+  keepAlive: boolean;
+}
+
+/** Options of {@linkcode writePlain}. */
+export interface PlainOptions {
+  /** `false` sends `Connection: close` and closes the connection after this response. */
+  keepAlive: boolean;
+  /** Extra fields, lower-case names; they override the defaults. */
+  headers?: Readonly<Record<string, string>>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Sends a small plain-text response without building a `Response`, for hot-path answers such
+ * as a `503` during shutdown. Sets `Content-Type` and `Content-Length`. For a `HEAD` request
+ * the runtime drops the body itself (checked on all three).
+ *
+ * @param outgoing The Node response to write to.
+ * @param status The status code.
+ * @param body The text of the body.
+ * @param options `keepAlive: false` for `Connection: close`; extra `headers`.
+ *
+ * @example Refuse a request while shutting down
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { writePlain } from "./node_head.ts";
+ *
+ * const server = createServer((_incoming, outgoing) => {
+ *   writePlain(outgoing, 503, "Shutting down\n", {
+ *     keepAlive: false,
+ *     headers: { "retry-after": "1" },
+ *   });
+ * });
+ * server.close();
+ * ```
+ */
+export function writePlain(
+  outgoing: ServerResponse,
+  status: number,
+  body: string,
+  options: PlainOptions,
+): void {
+  const bytes = encoder.encode(body);
+  const fields: Record<string, string | number> = {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": bytes.byteLength,
+    ...options.headers,
+  };
+  if (!options.keepAlive) {
+    outgoing.shouldKeepAlive = false;
+    fields["connection"] = "close";
+  }
+  outgoing.writeHead(status, fields).end(bytes);
+}
+
+/**
+ * `writeHead` from the response; `length >= 0` adds a `Content-Length` unless one is set.
+ *
+ * @param response The response whose status and headers to write.
+ * @param outgoing Where to write them.
+ * @param options `keepAlive: false` sends `Connection: close` instead of the response's own.
+ * @param length The body's length, or `-1` when unknown (then it is sent chunked).
+ * @returns `outgoing`.
+ */
+export function writeHead(
+  response: Response,
+  outgoing: ServerResponse,
+  options: WriteOptions,
+  length: number,
+): ServerResponse {
+  const fields: string[] = [];
+  let framed = false;
+  const keepAlive = options.keepAlive;
+  // Iteration yields each Set-Cookie apart (Fetch "sort and combine"), on all three runtimes.
+  response.headers.forEach((value, name) => {
+    if (name === "content-length" || name === "transfer-encoding") framed = true;
+    else if (name === "connection" && !keepAlive) return;
+    fields.push(name, value);
+  });
+  if (length >= 0 && !framed) fields.push("content-length", String(length));
+  if (!keepAlive) {
+    outgoing.shouldKeepAlive = false;
+    fields.push("connection", "close");
+  }
+  const text = response.statusText;
+  if (text === "") return outgoing.writeHead(response.status, fields);
+  return outgoing.writeHead(response.status, text, fields);
+}
+
+/**
+ * Answers `500` with an empty body when the response cannot be sent (its body is locked, or
+ * errored before its first chunk), and closes the connection.
+ *
+ * @param outgoing Where to write.
+ * @returns `"errored"`.
+ */
+export function failBeforeHead(outgoing: ServerResponse): "errored" {
+  try {
+    writePlain(outgoing, 500, "", { keepAlive: false });
+    finished(outgoing);
+  } catch {
+    outgoing.destroy();
+  }
+  return "errored";
+}

@@ -1,0 +1,210 @@
+/**
+ * The response half of the Node bridge: {@linkcode writeResponse} writes a `Response` to a
+ * `ServerResponse`; {@linkcode send} is the same for the adapter's hot path.
+ *
+ * @module
+ */
+import type { ServerResponse } from "node:http";
+import { failBeforeHead, writeHead, type WriteOptions } from "./node_head.ts";
+import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pipe.ts";
+
+/**
+ * How {@linkcode writeResponse} ended: `"finished"` once `end()` was called with the whole body,
+ * `"cancelled"` when the client went away first, `"errored"` when the body stream failed.
+ */
+export type WriteOutcome = Outcome;
+
+/** Microtasks a read may take and still count as already available (one to three seen). */
+const SOON = 8;
+const ignore = (): void => {};
+
+/**
+ * Writes `response` to `outgoing`: status, status text, headers (each `Set-Cookie` on its own
+ * line), then the body with backpressure, then `end()`.
+ *
+ * A body already in memory (one chunk, e.g. `new Response("text")`) goes out in one write with
+ * a `Content-Length`; a stream is sent chunked, headers first, without waiting for its first
+ * chunk. `HEAD`, `204` and `304` get no body, and the unread body is cancelled. If the client
+ * goes away first, the body stream is cancelled (its `cancel()` runs). If the body errors after
+ * the headers were sent, the connection is destroyed so the client sees a truncated response;
+ * before, a `500` is sent. A response the handler already wrote to `outgoing` itself is left
+ * alone (its body is cancelled) and the outcome follows `outgoing`.
+ *
+ * @param response The response to send.
+ * @param outgoing The Node response to write to.
+ * @param options `head` for a `HEAD` request; `keepAlive: false` for `Connection: close`.
+ * @returns How it ended; it never rejects.
+ *
+ * @example Stream a body
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { writeResponse } from "./node_response.ts";
+ *
+ * const server = createServer(async (_incoming, outgoing) => {
+ *   const body = ReadableStream.from(["a", "b"]).pipeThrough(new TextEncoderStream());
+ *   const outcome = await writeResponse(new Response(body), outgoing, {
+ *     head: false,
+ *     keepAlive: true,
+ *   });
+ *   if (outcome !== "finished") console.log(outcome);
+ * });
+ * server.close();
+ * ```
+ */
+export function writeResponse(
+  response: Response,
+  outgoing: ServerResponse,
+  options: WriteOptions,
+): Promise<WriteOutcome> {
+  const outcome = send(response, outgoing, options);
+  return typeof outcome === "string" ? Promise.resolve(outcome) : outcome;
+}
+
+/** Told when a response is written, or the client left (the adapter's exchange). */
+export interface Completion {
+  /** Called once, after the outcome is known. */
+  end(): void;
+}
+
+/**
+ * {@linkcode writeResponse} for the adapter's hot path: without a promise when the outcome is
+ * known at once (no body, `HEAD`, an error before the head), and calling `done.end()` once it
+ * is known (cheaper than chaining on the promise). Never throws or rejects.
+ */
+export function send(
+  response: Response,
+  outgoing: ServerResponse,
+  options: WriteOptions,
+  done?: Completion,
+): WriteOutcome | Promise<WriteOutcome> {
+  const body = response.body;
+  if (outgoing.headersSent || outgoing.destroyed) {
+    body?.cancel().catch(ignore);
+    const outcome = settledBy(outgoing);
+    if (done !== undefined) {
+      if (typeof outcome === "string") done.end();
+      else outcome.then(() => done.end());
+    }
+    return outcome;
+  }
+  const status = response.status;
+  let outcome: WriteOutcome;
+  if (body === null || options.head || status === 204 || status === 304) {
+    body?.cancel().catch(ignore);
+    const length = body === null && !options.head && status !== 204 && status !== 304 ? 0 : -1;
+    try {
+      writeHead(response, outgoing, options, length).end();
+      outcome = finished(outgoing);
+    } catch {
+      outgoing.destroy();
+      outcome = "errored";
+    }
+  } else {
+    const reader = lock(body);
+    if (reader !== undefined) return sendBody(response, outgoing, options, reader, done);
+    outcome = failBeforeHead(outgoing); // The body is locked.
+  }
+  done?.end();
+  return outcome;
+}
+
+/** A read whose outcome can be looked at synchronously once it has settled. */
+interface Peek {
+  readonly promise: Promise<Chunk>;
+  result: Chunk | undefined;
+  failed: boolean;
+}
+
+function peek(promise: Promise<Chunk>): Peek {
+  const read: Peek = { promise, result: undefined, failed: false };
+  promise.then((result) => read.result = result, () => read.failed = true);
+  return read;
+}
+
+/**
+ * The body: a single chunk followed by the end goes out in one write with a `Content-Length`;
+ * anything else is piped. Each wait lasts a few microtasks at most (counted inline: cheaper
+ * than racing, and than an extra async call); then the head is sent without the chunk.
+ */
+async function sendBody(
+  response: Response,
+  outgoing: ServerResponse,
+  options: WriteOptions,
+  reader: Reader,
+  done: Completion | undefined,
+): Promise<WriteOutcome> {
+  try {
+    // The reader's `closed` says whether a first chunk was also the last one without a second
+    // read (each read costs measurably: a static body is read once).
+    let closed = false;
+    let ended = false;
+    reader.closed.then(() => closed = ended = true, () => ended = true);
+    const next = peek(reader.read());
+    for (let i = 0; i < SOON && next.result === undefined && !next.failed; i++) await undefined;
+    if (outgoing.destroyed) return cancel(reader);
+    if (next.failed) await next.promise; // Throws: answered with a 500 below.
+    const first = next.result;
+    let pending = next.promise;
+    if (first === undefined) {
+      writeHead(response, outgoing, options, -1).flushHeaders();
+    } else if (first.done) {
+      try {
+        writeHead(response, outgoing, options, 0).end();
+        return finished(outgoing);
+      } catch {
+        outgoing.destroy();
+        return "errored";
+      }
+    } else {
+      const chunk = first.value;
+      for (let i = 0; i < SOON && !ended; i++) await undefined;
+      // A closed stream has nothing more to read. Otherwise read on: more chunks are queued,
+      // or the stream closes only when pulled again (a high-water mark of 0).
+      let rest: Peek | undefined;
+      if (!closed) {
+        rest = peek(reader.read());
+        for (let i = 0; i < SOON && rest.result === undefined && !rest.failed; i++) await undefined;
+      }
+      if (outgoing.destroyed) return cancel(reader);
+      if ((rest === undefined || rest.result?.done === true) && chunk instanceof Uint8Array) {
+        writeHead(response, outgoing, options, chunk.byteLength).end(chunk);
+        return finished(outgoing);
+      }
+      writeHead(response, outgoing, options, -1).write(chunk);
+      pending = rest === undefined ? reader.read() : rest.promise;
+    }
+    return await pipe(reader, pending, outgoing);
+  } catch (error) {
+    reader.cancel(error).catch(ignore);
+    if (outgoing.destroyed) return "cancelled";
+    if (!outgoing.headersSent) return failBeforeHead(outgoing);
+    outgoing.destroy();
+    return "errored";
+  } finally {
+    done?.end();
+  }
+}
+
+/** The outcome of a response written by someone else: once `outgoing` finishes or closes. */
+function settledBy(outgoing: ServerResponse): WriteOutcome | Promise<WriteOutcome> {
+  if (outgoing.writableFinished) return finished(outgoing);
+  if (outgoing.destroyed) return "cancelled";
+  return new Promise((resolve) => {
+    outgoing.once("finish", () => resolve(finished(outgoing)));
+    outgoing.once("close", () => resolve("cancelled"));
+  });
+}
+
+/** The body's reader, or `undefined` when someone else holds its lock. */
+function lock(body: ReadableStream<Uint8Array>): Reader | undefined {
+  try {
+    return body.getReader();
+  } catch {
+    return undefined;
+  }
+}
+
+function cancel(reader: Reader): "cancelled" {
+  reader.cancel().catch(ignore);
+  return "cancelled";
+}

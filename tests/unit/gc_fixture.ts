@@ -1,0 +1,44 @@
+/**
+ * Drives the core with an async `fetch` the way the Node adapter does, 50 requests at a time,
+ * then exits. `exchange_gc_test.ts` runs it under `--trace-gc-nvp`.
+ *
+ * @module
+ */
+import process from "node:process";
+import type { Adapter } from "../../src/core/adapter.ts";
+import { resolveOptions } from "../../src/core/options.ts";
+import { LameduckServer } from "../../src/core/server.ts";
+import type { SignalHub } from "../../src/core/signals.ts";
+
+const total = Number(process.argv[2] ?? 100_000);
+const adapter: Adapter = {
+  runtime: "node",
+  listen: () => new Promise(() => {}),
+  close: () => Promise.resolve(),
+  force: () => {},
+};
+const hub = { add: () => () => {} } as unknown as SignalHub;
+const options = resolveOptions({
+  // deno-lint-ignore require-await
+  fetch: async () => new Response("Hello, World!"), // An async function, as most handlers are.
+  signals: false,
+  logger: false,
+  onListen: () => {},
+});
+const server = new LameduckServer(options, "node", Promise.resolve(adapter), hub);
+const init = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+
+let started = 0;
+async function client(): Promise<void> {
+  while (started < total) {
+    started++;
+    const exchange = server.open(new Request("http://127.0.0.1/"), init);
+    if (exchange instanceof Response) throw new Error("The core answered by itself");
+    const response = await exchange.respond();
+    await response.arrayBuffer();
+    exchange.end();
+    await new Promise((resolve) => setImmediate(resolve)); // The next request, as from a socket.
+  }
+}
+await Promise.all(Array.from({ length: 50 }, client));
+process.exit(0);
