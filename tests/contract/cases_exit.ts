@@ -156,25 +156,35 @@ export function exitCases(runtime: RuntimeName): void {
   });
 
   // Regression: Node's close() never closes an accepted connection that sent nothing.
-  test("a connection that never sends a byte does not delay exit: SIGTERM exits 0 in under 1000 ms", async () => {
-    await withFixture(runtime, {}, async (fx) => {
-      const conn = await RawConnection.connect(fx.port);
-      try {
-        await sleep(100);
-        const sigAt = fx.signal("SIGTERM");
-        const exit = await exitOf(fx, 10_000);
-        const ms = exit.atMs - sigAt;
-        assert.equal(exit.code, 0, fx.describe());
-        assert.ok(ms < 1_000, `exit took ${ms.toFixed(0)} ms with one silent connection open`);
-        // Open question, not a pass: on Bun 1.4.5 the client does not see this socket close
-        // within 2 s even after the process exited (seen every run; uninvestigated). The
-        // case guards exit time, which holds; Deno and Node also close the socket.
-        if (runtime !== "bun") await within(conn.ended, 2_000, "the silent connection to close");
-      } finally {
-        conn.socket.destroy();
-      }
-    });
-  });
+  test(
+    runtime === "bun"
+      ? "a connection that never sends a byte does not delay exit (under 1000 ms); on Bun the client still sees it open 2 s later (known, open question)"
+      : "a connection that never sends a byte does not delay exit: SIGTERM exits 0 in under 1000 ms and the connection closes",
+    async () => {
+      await withFixture(runtime, {}, async (fx) => {
+        const conn = await RawConnection.connect(fx.port);
+        try {
+          await sleep(100);
+          const sigAt = fx.signal("SIGTERM");
+          const exit = await exitOf(fx, 10_000);
+          const ms = exit.atMs - sigAt;
+          assert.equal(exit.code, 0, fx.describe());
+          assert.ok(ms < 1_000, `exit took ${ms.toFixed(0)} ms with one silent connection open`);
+          // Open question: on Bun 1.4.5 the client sees this socket open 10 s after the process
+          // exited (seen every run; uninvestigated; README table). Asserted as observed, so a
+          // change shows up here; Deno and Node close it.
+          if (runtime === "bun") {
+            const ended = await Promise.race([conn.ended, sleep(2_000).then(() => "open")]);
+            assert.equal(ended, "open", "Bun now closes the silent connection: update the README");
+          } else {
+            await within(conn.ended, 2_000, "the silent connection to close");
+          }
+        } finally {
+          conn.socket.destroy();
+        }
+      });
+    },
+  );
 
   // Regression: Bun's stop(false) waits forever for open WebSockets. lameduck serves
   // WebSockets on Deno and Bun only (Node has no upgrade listener), so Node has no such case.
