@@ -202,7 +202,8 @@ export interface ServeOptions {
   /**
    * Bun only: the `websocket` handlers for `Bun.serve` (e.g. `websocket` from `hono/bun`).
    * lameduck closes open WebSockets with `1001` when the listener closes. Deno and Node
-   * need nothing here (Deno upgrades inside `fetch`) and ignore it.
+   * need nothing here (Deno upgrades inside `fetch`): a value must still be an object there,
+   * and is otherwise unused.
    */
   websocket?: unknown;
 }
