@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type Fixture, type FixtureEvent, type RuntimeName, start, within } from "./harness.ts";
+import {
+  type Exit,
+  type Fixture,
+  type FixtureEvent,
+  type RuntimeName,
+  start,
+  within,
+} from "./harness.ts";
 
 export interface Report {
   reason: string;
@@ -35,8 +42,9 @@ export async function withFixture(
   runtime: RuntimeName,
   config: Record<string, unknown>,
   body: (fx: Fixture) => Promise<void>,
+  launch: (runtime: RuntimeName, config: Record<string, unknown>) => Promise<Fixture> = start,
 ): Promise<void> {
-  const fx = await start(runtime, config);
+  const fx = await launch(runtime, config);
   try {
     await body(fx);
   } finally {
@@ -44,10 +52,8 @@ export async function withFixture(
   }
 }
 
-export async function exitOf(
-  fx: Fixture,
-  ms = 15_000,
-): Promise<{ code: number | null; atMs: number }> {
+/** Waits for the fixture to exit and its output to be read. */
+export async function exitOf(fx: Fixture, ms = 15_000): Promise<Exit> {
   const exit = await within(fx.exited, ms, `the fixture to exit\n${fx.describe()}`);
   await within(fx.closed, 5_000, "stdout to close");
   return exit;

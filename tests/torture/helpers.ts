@@ -14,8 +14,8 @@ import {
   type RuntimeName,
   sleep,
   start,
-  within,
 } from "../contract/harness.ts";
+import { exitOf, withFixture as withContractFixture } from "../contract/support.ts";
 
 const SCRIPT = "tests/torture/fixture.ts";
 
@@ -28,28 +28,15 @@ export function launch(runtime: RuntimeName, config: FixtureConfig = {}): Promis
 }
 
 /** Runs `body` with a torture fixture and always kills it afterwards. */
-export async function withFixture(
+export function withFixture(
   runtime: RuntimeName,
   config: FixtureConfig,
   body: (fx: Fixture) => Promise<void>,
 ): Promise<void> {
-  const fx = await launch(runtime, config);
-  try {
-    await body(fx);
-  } finally {
-    fx.kill();
-  }
+  return withContractFixture(runtime, config, body, launch);
 }
 
-/** Waits for the fixture to exit and its output to be read. */
-export async function exitOf(
-  fx: Fixture,
-  ms: number,
-): Promise<{ code: number | null; signal: string | null; atMs: number }> {
-  const exit = await within(fx.exited, ms, `the fixture to exit\n${fx.describe()}`);
-  await within(fx.closed, 5_000, "stdout to close");
-  return exit;
-}
+export { exitOf };
 
 /** Everything one raw connection received, and how it ended. */
 export interface Received {
