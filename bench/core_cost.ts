@@ -1,6 +1,6 @@
 /**
- * P5: the per-request cost of lameduck's core (`LameduckServer.open` → `Exchange.run` →
- * `Exchange.end`/`release`, with the request context), without sockets, on the runtime that
+ * P5: the per-request cost of lameduck's core (`Host.open` → `Exchange.respond` →
+ * `Exchange.end`, with the request context), without sockets, on the runtime that
  * runs this file. A calibrated loop timed with `performance.now()` (no bench library): the
  * iteration count is doubled until one batch takes `targetMs`, then batches of every variant
  * alternate `samples` times; the core's cost is each variant minus the baseline of the same
@@ -14,10 +14,11 @@
  */
 
 import process from "node:process";
-import type { Adapter, ExchangeInit, Platform } from "../src/core/adapter.ts";
+import type { Adapter, Host } from "../src/core/adapter.ts";
+import { Context } from "../src/core/context.ts";
 import { resolveOptions } from "../src/core/options.ts";
 import { LameduckServer } from "../src/core/server.ts";
-import { SignalHub } from "../src/core/signals.ts";
+import { type Platform, SignalHub } from "../src/core/signals.ts";
 import type { RemoteAddress, RequestContext, Runtime } from "../src/core/types.ts";
 
 const quick = process.argv.includes("--quick");
@@ -40,16 +41,38 @@ const platform: Platform = {
   exit: () => {},
 };
 const hub = new SignalHub(platform);
-const adapter: Adapter = {
-  runtime,
-  listen: () => Promise.resolve({ hostname: "127.0.0.1", port: 1, url: "http://127.0.0.1:1/" }),
-  close: () => Promise.resolve(),
-  force: () => {},
-};
+const hosts = new Map<LameduckServer, Host>();
 
 function server(options: Record<string, unknown>): LameduckServer {
   const resolved = resolveOptions({ logger: false, signals: false, ...options });
-  return new LameduckServer(resolved, runtime, Promise.resolve(adapter), hub);
+  let host: Host | undefined;
+  const adapter: Adapter = {
+    runtime,
+    listen: (_options, h) => {
+      host = h;
+      return Promise.resolve({ hostname: "127.0.0.1", port: 1, url: "http://127.0.0.1:1/" });
+    },
+    close: () => Promise.resolve(),
+    force: () => {},
+  };
+  const s = new LameduckServer(resolved, { runtime, adapter: Promise.resolve(adapter), hub });
+  void s.ready.then(() => hosts.set(s, host!));
+  return s;
+}
+
+/** A context as the Deno and Bun adapters make one: the client's signal linked on first use. */
+class BenchContext extends Context {
+  readonly remoteAddr: RemoteAddress = remoteAddr;
+  readonly #client: AbortSignal | undefined;
+
+  constructor(shutdown: AbortSignal, client: AbortSignal | undefined) {
+    super(shutdown);
+    this.#client = client;
+  }
+
+  protected override watchClient(): void {
+    this.#client?.addEventListener("abort", () => Context.clientGone(this), { once: true });
+  }
 }
 
 const plain = server({ fetch: handler });
@@ -79,15 +102,12 @@ function through(id: string, label: string, s: LameduckServer, clientSignal: boo
         : [];
     },
     loop: async (n) => {
+      const host = hosts.get(s)!;
       for (let i = 0; i < n; i++) {
-        const init: ExchangeInit = { remoteAddr, clientSignalAfterResponse: true };
-        if (clientSignal) {
-          const signal = clientSignals[i]!;
-          init.clientSignal = () => signal;
-        }
-        const exchange = s.open(request, init);
+        const ctx = new BenchContext(host.signal, clientSignal ? clientSignals[i] : undefined);
+        const exchange = host.open(request, ctx);
         if (exchange instanceof Response) throw new Error("The core answered by itself");
-        const r = await exchange.run();
+        const r = await exchange.respond();
         exchange.end();
         if (r.status !== 200) throw new Error("Unexpected response");
       }

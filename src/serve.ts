@@ -5,10 +5,10 @@
  */
 
 import { inheritedFd, type Notice } from "./core/activation.ts";
-import type { Adapter, Platform } from "./core/adapter.ts";
+import type { Adapter } from "./core/adapter.ts";
 import { resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
-import { SignalHub } from "./core/signals.ts";
+import { type Platform, SignalHub } from "./core/signals.ts";
 import type { Runtime, ServeOptions, Server } from "./core/types.ts";
 import { detectRuntime, platformFor } from "./adapters/platform.ts";
 
@@ -65,7 +65,9 @@ export function serve(options: ServeOptions): Server {
   const runtime = detectRuntime();
   platform ??= platformFor(runtime);
   hub ??= new SignalHub(platform);
-  if (activated) return new LameduckServer(resolved, runtime, loadAdapter(runtime), hub);
+  if (activated) {
+    return new LameduckServer(resolved, { runtime, adapter: loadAdapter(runtime), hub });
+  }
   activated = true;
   const fd = inheritedFd(platform.env, platform.pid);
   const notifyPath = platform.env("LAMEDUCK_NOTIFY");
@@ -76,7 +78,7 @@ export function serve(options: ServeOptions): Server {
   // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
   // node:http on every runtime (see the README's socket-activation section).
   const adapter = loadAdapter(fd === undefined ? runtime : "node");
-  const server = new LameduckServer(resolved, runtime, adapter, hub, fd);
+  const server = new LameduckServer(resolved, { runtime, adapter, hub, fd });
   if (notifyPath) reportTo(notifyPath, server);
   if (systemd) reportToSystemd(server);
   return server;

@@ -13,8 +13,10 @@
  */
 
 import type { Adapter, Host } from "../core/adapter.ts";
+import { Context } from "../core/context.ts";
+import type { DrainCounts } from "../core/flights.ts";
 import { withConnectionClose } from "../core/responses.ts";
-import type { ListenAddress } from "../core/types.ts";
+import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 
 interface ServerWebSocket {
   close(code?: number, reason?: string): void;
@@ -46,23 +48,54 @@ interface BunLike {
 
 const Bun = (globalThis as unknown as { Bun: BunLike }).Bun;
 
+/**
+ * `ctx` on Bun: `server` for `hono/bun`'s helpers; `remoteAddr` asks `server.requestIP()`
+ * (a native call) only when read.
+ */
+class BunContext extends Context {
+  readonly server: BunServer;
+  readonly #request: Request;
+  #remoteAddr: RemoteAddress | undefined = undefined;
+
+  constructor(shutdown: AbortSignal, request: Request, server: BunServer) {
+    super(shutdown);
+    this.server = server;
+    this.#request = request;
+  }
+
+  get remoteAddr(): RemoteAddress {
+    if (this.#remoteAddr === undefined) {
+      const ip = this.server.requestIP(this.#request);
+      this.#remoteAddr = { transport: "tcp", hostname: ip?.address ?? "", port: ip?.port ?? 0 };
+    }
+    return this.#remoteAddr;
+  }
+
+  protected override watchClient(): void {
+    // Bun aborts request.signal only when the client leaves.
+    const signal = this.#request.signal;
+    const onAbort = () => Context.clientGone(this);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  }
+}
+
 function handle(
   host: Host,
   request: Request,
   server: BunServer,
   running: Set<Request>,
 ): Response | Promise<Response> {
-  const ip = server.requestIP(request);
-  const opened = host.open(request, {
-    remoteAddr: { transport: "tcp", hostname: ip?.address ?? "", port: ip?.port ?? 0 },
-    env: { server },
-    clientSignal: () => request.signal,
-    clientSignalAfterResponse: true,
-  });
+  const opened = host.open(request, new BunContext(host.signal, request, server));
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
+  const response = exchange.respond();
+  if (response instanceof Response) {
+    exchange.end();
+    return host.draining ? withConnectionClose(response) : response;
+  }
   running.add(request);
-  return exchange.run().then((response) => {
+  return response.then((response) => {
     running.delete(request);
     exchange.end();
     return host.draining ? withConnectionClose(response) : response;
@@ -126,6 +159,11 @@ export function createAdapter(): Adapter {
       let orphans = 0;
       for (const request of running) if (request.signal.aborted) orphans++;
       return server.pendingRequests + orphans;
+    },
+    completed(counts: Readonly<DrainCounts>): number {
+      // Every request in flight when the drain started, or started since, ended either cut
+      // or by itself; the core's count misses streams that ended after their handler.
+      return Math.max(counts.completed, counts.atStart + counts.started - counts.aborted);
     },
   };
 }

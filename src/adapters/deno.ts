@@ -1,8 +1,8 @@
 /**
  * The Deno adapter, on `Deno.serve`.
  *
- * - In flight: from arrival until both the handler settled and `info.completed` resolved
- *   (it resolves after a stream's last byte or its cancel; it cannot tell them apart).
+ * - In flight: from arrival until `info.completed` resolves, which happens after the handler
+ *   settled and the body's last byte or its cancel (it cannot tell them apart).
  * - `ctx.signal`: `request.signal` is also aborted after every *successful* response (legacy
  *   behaviour, unless `--unstable-no-legacy-abort`), so it is only trusted while the handler
  *   runs. After that, a disconnect is only visible to the body stream: when the handler has
@@ -10,12 +10,15 @@
  *   public API tells a static body from a stream one, so bodies are not wrapped otherwise.
  * - Forcing: impossible once `shutdown()` began (aborting `Deno.serve`'s `signal` then crashes
  *   the process, deno#25792). The core answers handlers that never respond with a 503 and
- *   aborts their `ctx.signal`; a stream that ignores its signal is cut by the process exit.
+ *   aborts their `ctx.signal`; a body in lameduck's stream is cut; any other stream that
+ *   ignores its signal is cut by the process exit.
  *
  * @module
  */
 
 import type { Adapter, Host } from "../core/adapter.ts";
+import { Context } from "../core/context.ts";
+import type { Exchange } from "../core/exchange.ts";
 import { withConnectionClose } from "../core/responses.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 
@@ -45,27 +48,84 @@ function urlOf(hostname: string, port: number): string {
   return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
 }
 
+/** `ctx` on Deno: `remoteAddr` as `Deno.serve` gives it (what `hono/deno` reads too). */
+class DenoContext extends Context {
+  readonly remoteAddr: RemoteAddress;
+  readonly #request: Request;
+
+  constructor(shutdown: AbortSignal, request: Request, info: ServeHandlerInfo) {
+    super(shutdown);
+    this.#request = request;
+    this.remoteAddr = info.remoteAddr;
+  }
+
+  protected override watchClient(): void {
+    const signal = this.#request.signal;
+    // After a successful response the abort is Deno's legacy behaviour, not a disconnect.
+    const onAbort = () => {
+      if (!this.responded) Context.clientGone(this);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  }
+}
+
+/**
+ * Returns `response` with its body passed through a stream of lameduck's, so a client that
+ * leaves mid-body aborts `ctx.signal` and a forced shutdown can cut the body.
+ */
+function track(exchange: Exchange, response: Response): Response {
+  const body = response.body;
+  if (body === null) return response;
+  const reader = body.getReader();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  exchange.onForce = (reason) => {
+    controller.error(reason);
+    reader.cancel(reason).catch(() => {});
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    start: (c) => {
+      controller = c;
+    },
+    pull: async (c) => {
+      try {
+        const { done, value } = await reader.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      } catch (error) {
+        c.error(error);
+      }
+    },
+    cancel: (reason) => {
+      exchange.clientGone();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(stream, response);
+}
+
+/** The last touch on every response: the body tracking and `Connection: close`. */
+function finish(host: Host, exchange: Exchange, response: Response): Response {
+  // A handler that read ctx.signal wants to hear of a disconnect mid-body, which Deno only
+  // tells the body stream (request.signal also aborts after success): pass it through ours.
+  if (exchange.signalUsed && response.status !== 101) response = track(exchange, response);
+  return host.draining ? withConnectionClose(response) : response;
+}
+
 function handle(
   host: Host,
   request: Request,
   info: ServeHandlerInfo,
 ): Response | Promise<Response> {
-  const opened = host.open(request, {
-    remoteAddr: info.remoteAddr,
-    clientSignal: () => request.signal,
-    clientSignalAfterResponse: false,
-  });
+  const opened = host.open(request, new DenoContext(host.signal, request, info));
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
-  const response = exchange.run().then((response) => {
-    // A handler that read ctx.signal wants to hear of a disconnect mid-body, which Deno only
-    // tells the body stream (request.signal also aborts after success): pass it through ours.
-    if (exchange.signalUsed && response.status !== 101) response = exchange.track(response);
-    return host.draining ? withConnectionClose(response) : response;
-  });
+  // `completed` settles after the handler and the body: one end for both.
   const end = () => exchange.end();
-  Promise.all([response, info.completed]).then(end, end);
-  return response;
+  info.completed.then(end, end);
+  const response = exchange.respond();
+  if (response instanceof Response) return finish(host, exchange, response);
+  return response.then((response) => finish(host, exchange, response));
 }
 
 /** Creates the Deno adapter. */

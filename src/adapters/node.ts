@@ -15,8 +15,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
 import type { Adapter, Host } from "../core/adapter.ts";
+import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
-import type { ListenAddress } from "../core/types.ts";
+import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { send, toRequest, writePlain } from "./node_bridge.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
@@ -37,6 +38,26 @@ function bridgeConnections(server: Server): NetServer {
  * ECONNRESET under `lameduck run`, where connections keep arriving while a worker drains).
  */
 const FIRST_REQUEST_GRACE_MS = 250;
+
+/**
+ * `ctx` on Node: `incoming` and `outgoing` for `@hono/node-server`'s helpers; `remoteAddr`
+ * from the socket, read when used. The adapter itself reports a client that left.
+ */
+class NodeContext extends Context {
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+
+  constructor(shutdown: AbortSignal, incoming: IncomingMessage, outgoing: ServerResponse) {
+    super(shutdown);
+    this.incoming = incoming;
+    this.outgoing = outgoing;
+  }
+
+  get remoteAddr(): RemoteAddress {
+    const socket = this.incoming.socket;
+    return { transport: "tcp", hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+  }
+}
 
 /** Per-connection bookkeeping. */
 interface Connection {
@@ -119,14 +140,7 @@ export function createAdapter(): Adapter {
       return;
     }
     const head = incoming.method === "HEAD";
-    const opened = host.open(request, {
-      remoteAddr: {
-        transport: "tcp",
-        hostname: socket.remoteAddress ?? "",
-        port: socket.remotePort ?? 0,
-      },
-      env: { incoming, outgoing },
-    });
+    const opened = host.open(request, new NodeContext(host.signal, incoming, outgoing));
     if (opened instanceof Response) {
       void send(opened, outgoing, { head, keepAlive: !host.draining });
       return;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Platform } from "../core/adapter.ts";
+import type { Platform } from "../core/signals.ts";
 import type { Runtime } from "../core/types.ts";
 
 interface DenoLike {

@@ -1,12 +1,15 @@
 /**
  * The seam between the runtime-free core and one runtime. An adapter is the only code that
- * touches `Deno`, `Bun` or `node:*`.
+ * touches `Deno.serve`, `Bun.serve` or `node:http`; it talks to the core through
+ * {@linkcode Host} alone.
  *
  * @module
  */
 
-import type { ListenAddress, RemoteAddress, Runtime } from "./types.ts";
+import type { Context } from "./context.ts";
 import type { Exchange } from "./exchange.ts";
+import type { DrainCounts } from "./flights.ts";
+import type { ListenAddress, Runtime } from "./types.ts";
 
 /** What the core offers an adapter for every request. */
 export interface Host {
@@ -15,24 +18,11 @@ export interface Host {
    * (readiness, overload): send it as is. Otherwise an {@linkcode Exchange} that counts as in
    * flight until its `end()`.
    */
-  open(request: Request, init: ExchangeInit): Exchange | Response;
+  open(request: Request, ctx: Context): Exchange | Response;
   /** `true` once every response should say `Connection: close`. */
   readonly draining: boolean;
-}
-
-/** What an adapter knows about a request when it arrives. */
-export interface ExchangeInit {
-  /** The client's address. */
-  remoteAddr: RemoteAddress;
-  /** Runtime objects added to the request context (`server`, `incoming`, `outgoing`). */
-  env?: Record<string, unknown>;
-  /** The runtime's signal for a client that went away (read lazily, on first `ctx.signal`). */
-  clientSignal?: () => AbortSignal;
-  /**
-   * Whether `clientSignal` still means "client gone" after the handler responded. `false` on
-   * Deno, which aborts `request.signal` after every successful response.
-   */
-  clientSignalAfterResponse?: boolean;
+  /** The server's shutdown signal, for the adapter's {@linkcode Context}s. */
+  readonly signal: AbortSignal;
 }
 
 /** One runtime's server, driven by the core. */
@@ -50,6 +40,11 @@ export interface Adapter {
   force(): void;
   /** In-flight work the runtime sees and the core cannot (Bun's streaming bodies). */
   pending?(): number;
+  /**
+   * How many requests finished during the drain, where the adapter knows better than the
+   * core's count (Bun: streaming bodies the core cannot see end).
+   */
+  completed?(counts: Readonly<DrainCounts>): number;
 }
 
 /** Where to listen. */
@@ -62,18 +57,4 @@ export interface ListenOptions {
   websocket?: unknown;
   /** An inherited listening socket to adopt instead of binding `hostname:port`. */
   fd?: number;
-}
-
-/** Process-level services: signals, exit and the environment. */
-export interface Platform {
-  /** This process's ID. */
-  readonly pid: number;
-  /** Reads an environment variable; `undefined` when unset or not permitted (Deno). */
-  env(name: string): string | undefined;
-  /** Removes an environment variable, so child processes do not inherit it (best effort). */
-  unsetEnv(name: string): void;
-  /** Listens for a signal; returns a function that removes the listener. */
-  onSignal(signal: string, listener: () => void): () => void;
-  /** Ends the process. */
-  exit(code: number): void;
 }

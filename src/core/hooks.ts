@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Clock } from "./clock.ts";
 import type { HookOptions, HookReport } from "./types.ts";
 import { resolveHook } from "./options.ts";
 
@@ -35,10 +36,10 @@ export class Hooks {
   }
 
   /** Runs every hook, last registered first; `report` is called after each. */
-  async run(report: (hook: HookReport) => void): Promise<HookReport[]> {
+  async run(clock: Clock, report: (hook: HookReport) => void): Promise<HookReport[]> {
     const reports: HookReport[] = [];
     for (const entry of this.#hooks.splice(0).reverse()) {
-      const result = await runOne(entry);
+      const result = await runOne(clock, entry);
       reports.push(result);
       report(result);
     }
@@ -46,23 +47,23 @@ export class Hooks {
   }
 }
 
-async function runOne({ hook, name, timeout }: Hook): Promise<HookReport> {
-  const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+async function runOne(clock: Clock, { hook, name, timeout }: Hook): Promise<HookReport> {
+  const started = clock.now();
+  let cancel: (() => void) | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${timeout} ms`)), timeout);
+    cancel = clock.after(timeout, () => reject(new Error(`Timed out after ${timeout} ms`)));
   });
   try {
     await Promise.race([Promise.resolve().then(hook), timedOut]);
-    return { name, ok: true, durationMs: Math.round(performance.now() - started) };
+    return { name, ok: true, durationMs: Math.round(clock.now() - started) };
   } catch (error) {
     return {
       name,
       ok: false,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(clock.now() - started),
       error: message(error),
     };
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }

@@ -26,15 +26,28 @@ export function formatEvent(event: LifecycleEvent): string {
     case "progress":
       return `draining: ${plural(event.inFlight, "request")} in flight after ` +
         `${(event.elapsedMs / 1000).toFixed(1)} s`;
-    case "forced":
-      return `drain deadline passed: aborting ${plural(event.inFlight, "request")}`;
+    case "forced": {
+      const aborting = `aborting ${plural(event.inFlight, "request")}`;
+      if (event.cause === "deadline") {
+        return `drain deadline passed after ${(event.elapsedMs / 1000).toFixed(1)} s: ${aborting}`;
+      }
+      if (event.cause === "close()") return `close() forces the shutdown: ${aborting}`;
+      return `second ${event.cause} forces the shutdown: ${aborting}`;
+    }
+    case "failed":
+      return `cannot listen on ${event.address}: ${
+        event.error instanceof Error ? event.error.message : String(event.error)
+      }`;
     case "hook":
       return event.hook.ok
         ? `hook "${event.hook.name}" done in ${event.hook.durationMs} ms`
         : `hook "${event.hook.name}" failed after ${event.hook.durationMs} ms: ${event.hook.error}`;
     case "error":
-      return `${event.request ? `${event.request.method} ${event.request.url}: ` : ""}` +
-        `fetch failed: ${describeError(event.error)}`;
+      return event.request
+        ? `${event.request.method} ${event.request.url}: fetch failed: ${
+          describeError(event.error)
+        }`
+        : `error: ${describeError(event.error)}`;
     case "closed": {
       const r = event.report;
       const hooks = r.hooks.length === 0

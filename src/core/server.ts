@@ -1,15 +1,21 @@
 /**
- * The runtime-free server: lifecycle state, in-flight accounting and the shutdown sequence.
+ * The runtime-free server: lifecycle state and the shutdown sequence. The object users hold
+ * ({@linkcode LameduckServer}) exposes only the documented `Server` API; adapters talk to its
+ * {@linkcode Gate}, the signal hub to a private target.
  *
  * @module
  */
 
-import type { Adapter, ExchangeInit, Host } from "./adapter.ts";
-import { Exchange, type Tracker } from "./exchange.ts";
+import type { Adapter } from "./adapter.ts";
+import { type Clock, realClock, sleep } from "./clock.ts";
+import type { Exchange, Handler } from "./exchange.ts";
+import { Flights } from "./flights.ts";
+import { Gate } from "./gate.ts";
 import { Hooks } from "./hooks.ts";
+import { Latch } from "./latch.ts";
 import { logToStderr } from "./log.ts";
 import { describe, type ResolvedOptions, resolveShutdown } from "./options.ts";
-import { errorResponse, overloadedResponse, pathOf, readinessResponse } from "./responses.ts";
+import { errorResponse } from "./responses.ts";
 import type { SignalHub } from "./signals.ts";
 import type {
   HookOptions,
@@ -22,79 +28,82 @@ import type {
   ShutdownReport,
 } from "./types.ts";
 
-/** How long a forced shutdown waits for the runtime to let go of its connections. */
+/** How long a forced shutdown waits for forced answers and for the runtime to let go. */
 const FORCE_GRACE_MS = 50;
 
-function sleep(ms: number, cancel: Promise<void>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-    cancel,
-  ]).finally(() => clearTimeout(timer));
+/** What forced the drain: `"deadline"`, `"close()"` or the second signal's name. */
+type ForceCause = string;
+
+/** What a server is built from besides its options. */
+export interface ServerParts {
+  /** The runtime the process runs on. */
+  runtime: Runtime;
+  /** The adapter, once loaded. */
+  adapter: Promise<Adapter>;
+  /** The process's signal wiring. */
+  hub: SignalHub;
+  /** An inherited listening socket to adopt. */
+  fd?: number | undefined;
+  /** Time; the real clock by default. */
+  clock?: Clock;
 }
 
 /** The `Server` returned by `serve()`, for any adapter. */
-export class LameduckServer implements Server, Host, Tracker {
+export class LameduckServer implements Server {
   readonly runtime: Runtime;
   readonly ready: Promise<ListenAddress>;
   readonly finished: Promise<ShutdownReport>;
   #options: ResolvedOptions;
   #adapter: Promise<Adapter>;
-  #runtimeAdapter: Adapter | undefined;
+  #listening: Adapter | undefined;
   #state: ServerState = "serving";
   #shutdownController = new AbortController();
-  #exchanges = new Set<Exchange>();
+  #flights = new Flights<Exchange>();
+  #gate: Gate;
   #hooks = new Hooks();
-  #completed = 0;
-  #aborted = 0;
-  /** In flight when the shutdown started, and requests started since (for `pending` runtimes). */
-  #inFlightAtDrain = 0;
-  #openedDuringDrain = 0;
   #shutdown: Promise<ShutdownReport> | undefined;
   #resolveFinished!: (report: ShutdownReport) => void;
-  #forced = false;
-  #force!: () => void;
-  #forcedPromise = new Promise<void>((resolve) => this.#force = resolve);
-  #idle: (() => void) | undefined;
+  #forced = new Latch<ForceCause>();
   #bySignal = false;
   #unregister: (exitCode?: number) => void;
 
-  constructor(
-    options: ResolvedOptions,
-    runtime: Runtime,
-    adapter: Promise<Adapter>,
-    hub: SignalHub,
-    fd?: number,
-  ) {
+  #clock: Clock;
+
+  constructor(options: ResolvedOptions, parts: ServerParts) {
+    const { runtime, adapter, hub, fd, clock = realClock } = parts;
+    this.#clock = clock;
     this.#options = options;
     this.runtime = runtime;
     this.#adapter = adapter;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
-    this.#unregister = hub.add(this, options.signals);
+    const handler: Handler = {
+      fetch: options.fetch,
+      failed: (error, request) => this.#failed(error, request),
+    };
+    this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options);
+    this.#unregister = hub.add({ onSignal: (signal) => this.#onSignal(signal) }, options.signals);
     const { port, hostname, websocket } = options;
-    this.ready = adapter.then((a) => {
-      this.#runtimeAdapter = a;
-      return a.listen(
+    this.ready = adapter.then((a) =>
+      a.listen(
         fd === undefined ? { port, hostname, websocket } : { port, hostname, fd },
-        this,
-      );
-    }).then(
-      (address) => {
-        this.#emit({ type: "listening", address, runtime }, !options.onListen);
-        try {
-          options.onListen?.(address);
-        } catch (error) {
-          // The caller's bug, not a listen failure: the server is listening and must say so
-          // (it used to reject `ready` and report "closed" while still serving).
-          this.#emit({ type: "error", error });
-        }
+        this.#gate,
+      ).then((address) => {
+        this.#listening = a;
         return address;
-      },
-    );
-    this.ready.catch((error) => {
-      if (!this.#shutdown) {
-        this.#shutdown = this.#stop(`listen failed: ${describe(String(error))}`, 0, true);
+      })
+    ).then((address) => {
+      this.#emit({ type: "listening", address, runtime }, !options.onListen);
+      try {
+        options.onListen?.(address);
+      } catch (error) {
+        // The caller's bug, not a listen failure: the server is listening and says so.
+        this.#emit({ type: "error", error });
       }
+      return address;
+    });
+    this.ready.catch((error) => {
+      const address = fd === undefined ? `${hostname}:${port}` : `inherited socket (fd ${fd})`;
+      this.#shutdown ??= this.#failedStart(error, address);
     });
   }
 
@@ -103,20 +112,10 @@ export class LameduckServer implements Server, Host, Tracker {
   }
 
   get inFlight(): number {
-    return Math.max(this.#exchanges.size, this.#pending());
+    return Math.max(this.#flights.size, this.#listening?.pending?.() ?? 0);
   }
 
   get signal(): AbortSignal {
-    return this.#shutdownController.signal;
-  }
-
-  /** Host: `true` once responses should say `Connection: close`. */
-  get draining(): boolean {
-    return this.#state !== "serving";
-  }
-
-  /** Tracker: the shutdown signal given to every request context. */
-  get shutdownSignal(): AbortSignal {
     return this.#shutdownController.signal;
   }
 
@@ -127,16 +126,13 @@ export class LameduckServer implements Server, Host, Tracker {
   shutdown(options?: ShutdownOptions): Promise<ShutdownReport> {
     if (this.#shutdown) return this.#shutdown;
     const { drainTimeout, reason } = resolveShutdown(options, this.#options.drainTimeout);
-    this.#shutdown = this.#stop(reason, drainTimeout, false);
+    this.#shutdown = this.#stop(reason, drainTimeout);
     return this.#shutdown;
   }
 
   close(): Promise<ShutdownReport> {
-    if (this.#shutdown) {
-      this.#forceNow();
-      return this.#shutdown;
-    }
-    this.#shutdown = this.#stop("close()", 0, true);
+    this.#forced.set("close()");
+    this.#shutdown ??= this.#stop("close()", 0);
     return this.#shutdown;
   }
 
@@ -144,95 +140,12 @@ export class LameduckServer implements Server, Host, Tracker {
     await this.shutdown();
   }
 
-  /** SignalHub: the first signal drains, the next one forces. */
-  onSignal(signal: string): void {
+  /** The first signal drains, the next one forces. */
+  #onSignal(signal: string): void {
     if (this.#state === "closed") return;
-    if (this.#shutdown) {
-      this.#forceNow();
-      return;
-    }
+    if (this.#shutdown) return this.#forced.set(signal);
     this.#bySignal = true;
-    this.#shutdown = this.#stop(signal, this.#options.drainTimeout, false);
-  }
-
-  /** Host: starts a request, or answers it at once (readiness, overload). */
-  open(request: Request, init: ExchangeInit): Exchange | Response {
-    const { readiness, maxInFlight } = this.#options;
-    if (readiness !== false && pathOf(request.url) === readiness) {
-      const method = request.method;
-      if (method === "GET" || method === "HEAD") {
-        return readinessResponse(this.#state === "serving", method === "HEAD");
-      }
-    }
-    // lameduck's own count: Bun's pendingRequests already includes this very request.
-    if (this.#exchanges.size >= maxInFlight) return overloadedResponse();
-    const exchange = new Exchange(this, request, init);
-    this.#exchanges.add(exchange);
-    if (this.#state !== "serving") this.#openedDuringDrain++;
-    return exchange;
-  }
-
-  /**
-   * Tracker: runs `fetch`, falling back to `onError`; never throws or rejects. A `Response`
-   * returned synchronously comes back as it is, without a promise.
-   */
-  respond(exchange: Exchange): Response | Promise<Response> {
-    let result: unknown;
-    try {
-      result = this.#options.fetch(exchange.request, exchange.ctx);
-    } catch (error) {
-      return this.#failed(error, exchange.request);
-    }
-    if (result instanceof Response) return result;
-    if (!(result instanceof Promise)) return this.#failed(notAResponse(result), exchange.request);
-    // The exchange gets the promise's own resolve function for a forced answer. Storing a
-    // closure there instead (`() => resolve(forcedResponse())`) made V8 (Node 24.21) keep up
-    // to 40% of the young generation alive through each scavenge with an async `fetch`, in
-    // most runs (under 1% otherwise): V8 then grows the young generation to its maximum, GC
-    // pauses grew 5x and throughput fell by a quarter. No upstream issue found; regression
-    // test: tests/unit/exchange_gc_test.ts.
-    return new Promise<Response>((resolve) => {
-      exchange.resolveOnForce = resolve;
-      result.then(
-        (response: unknown) => {
-          exchange.resolveOnForce = undefined;
-          resolve(
-            response instanceof Response
-              ? response
-              : this.#failed(notAResponse(response), exchange.request),
-          );
-        },
-        (error: unknown) => {
-          exchange.resolveOnForce = undefined;
-          resolve(this.#failed(error, exchange.request));
-        },
-      );
-    });
-  }
-
-  /** Tracker: an exchange ended. */
-  release(exchange: Exchange, outcome: "completed" | "aborted"): void {
-    if (!this.#exchanges.delete(exchange)) return;
-    if (this.#state !== "serving") {
-      if (outcome === "completed") this.#completed++;
-      else this.#aborted++;
-    }
-    if (this.#exchanges.size === 0) this.#idle?.();
-  }
-
-  /**
-   * Requests that finished during the drain. Where the runtime counts streaming bodies the core
-   * cannot see (Bun's pendingRequests), every request in flight at the start or started since
-   * ended either aborted or completed; client disconnects mid-stream count as completed there.
-   */
-  #completedCount(): number {
-    if (!this.#runtimeAdapter?.pending) return this.#completed;
-    const ended = this.#inFlightAtDrain + this.#openedDuringDrain - this.#aborted;
-    return Math.max(this.#completed, ended);
-  }
-
-  #pending(): number {
-    return this.#runtimeAdapter?.pending?.() ?? 0;
+    this.#shutdown = this.#stop(signal, this.#options.drainTimeout);
   }
 
   async #failed(error: unknown, request: Request): Promise<Response> {
@@ -264,85 +177,91 @@ export class LameduckServer implements Server, Host, Tracker {
     }
   }
 
-  #forceNow(): void {
-    if (this.#forced) return;
-    this.#forced = true;
-    this.#force();
-  }
-
-  /** Resolves once no exchange is in flight. */
-  #drained(): Promise<void> {
-    if (this.#exchanges.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#idle = () => {
-        this.#idle = undefined;
-        resolve();
-      };
-    });
+  /** Never listened: nothing to drain. Hooks still run; with `exit`, the process exits 1. */
+  async #failedStart(error: unknown, address: string): Promise<ShutdownReport> {
+    this.#state = "closed";
+    this.#shutdownController.abort(new DOMException("Failed to start", "AbortError"));
+    this.#emit({ type: "failed", error, address });
+    const hooks = await this.#hooks.run(this.#clock, (hook) => this.#emit({ type: "hook", hook }));
+    const report: ShutdownReport = {
+      reason: `listen failed: ${describe(error instanceof Error ? error.message : error)}`,
+      graceful: false,
+      durationMs: 0,
+      completed: 0,
+      aborted: 0,
+      hooks,
+    };
+    this.#resolveFinished(report);
+    this.#unregister(this.#options.exit ? 1 : undefined);
+    return report;
   }
 
   /** The shutdown sequence of the README, steps 1 to 6. */
-  async #stop(reason: string, drainTimeout: number, immediate: boolean): Promise<ShutdownReport> {
-    const started = performance.now();
+  async #stop(reason: string, drainTimeout: number): Promise<ShutdownReport> {
+    const clock = this.#clock;
+    const started = clock.now();
+    const elapsed = () => Math.round(clock.now() - started);
+    const flights = this.#flights;
+    const forced = this.#forced;
     // 1. Draining: readiness fails, server.signal aborts.
     this.#state = "draining";
+    this.#gate.draining = true;
     this.#shutdownController.abort(new DOMException(`Shutting down: ${reason}`, "AbortError"));
-    this.#inFlightAtDrain = this.inFlight;
-    this.#emit({ type: "draining", reason, inFlight: this.#inFlightAtDrain });
-    const progress = setInterval(() => {
+    const inFlight = this.inFlight;
+    flights.startDrain(inFlight);
+    this.#emit({ type: "draining", reason, inFlight });
+    const stopProgress = clock.every(1000, () => {
       const inFlight = this.inFlight;
-      if (inFlight > 0) {
-        this.#emit({
-          type: "progress",
-          inFlight,
-          elapsedMs: Math.round(performance.now() - started),
-        });
-      }
-    }, 1000);
-    if (immediate) this.#forceNow();
+      if (inFlight > 0) this.#emit({ type: "progress", inFlight, elapsedMs: elapsed() });
+    });
     let adapter: Adapter | undefined;
     try {
       await this.ready;
-      adapter = await this.#adapter;
+      adapter = this.#listening;
     } catch {
-      // Never listened: nothing to drain.
+      // Never listened: #failedStart reports it.
     }
     if (adapter) {
       // 2. Lame-duck window: still serving, every response says Connection: close.
-      if (this.#options.lameDuck > 0) await sleep(this.#options.lameDuck, this.#forcedPromise);
+      if (this.#options.lameDuck > 0) await sleep(clock, this.#options.lameDuck, forced.promise);
       // 3. The listener closes; idle connections are closed.
       const closed = adapter.close().catch(() => {});
       // 4. Drain, at most drainTimeout, then force.
-      if (!this.#forced) {
-        let complete = false;
-        const drained = Promise.all([this.#drained(), closed]).then(() => {
-          complete = true;
+      if (!forced.isSet) {
+        let drained = false;
+        const done = Promise.all([flights.empty(), closed]).then(() => {
+          drained = true;
         });
-        await sleep(drainTimeout, Promise.race([drained, this.#forcedPromise]));
-        if (!complete) this.#forceNow();
+        await sleep(clock, drainTimeout, Promise.race([done, forced.promise]));
+        if (!drained) forced.set(forced.value ?? "deadline");
       }
-      if (this.#forced) {
-        this.#emit({ type: "forced", inFlight: this.inFlight });
-        this.#aborted += this.inFlight;
+      if (forced.isSet) {
+        const inFlight = this.inFlight;
+        this.#emit({ type: "forced", inFlight, cause: forced.value!, elapsedMs: elapsed() });
         const cause = new DOMException(`Forced shutdown: ${reason}`, "AbortError");
-        for (const exchange of this.#exchanges) exchange.force(cause);
-        this.#exchanges.clear();
+        // Forced answers (503 for handlers that never responded) get a moment to reach the
+        // runtime before the connections are cut.
+        const answered = flights.force(cause, inFlight - flights.size);
+        await sleep(clock, FORCE_GRACE_MS, answered);
+        // Bun writes a returned Response after the handler's promise settles: one more turn.
+        await sleep(clock, 0, new Promise(() => {}));
         adapter.force();
-        await sleep(FORCE_GRACE_MS, closed);
+        await sleep(clock, FORCE_GRACE_MS, closed);
       }
       adapter.force();
     }
-    clearInterval(progress);
+    stopProgress();
     // 5. Hooks, last registered first.
-    const hooks = await this.#hooks.run((hook) => this.#emit({ type: "hook", hook }));
+    const hooks = await this.#hooks.run(clock, (hook) => this.#emit({ type: "hook", hook }));
     // 6. Closed.
     this.#state = "closed";
+    const counts = flights.counts;
     const report: ShutdownReport = {
       reason,
-      graceful: !this.#forced,
-      durationMs: Math.round(performance.now() - started),
-      completed: this.#completedCount(),
-      aborted: this.#aborted,
+      graceful: !forced.isSet,
+      durationMs: elapsed(),
+      completed: adapter?.completed?.(counts) ?? counts.completed,
+      aborted: counts.aborted,
       hooks,
     };
     this.#emit({ type: "closed", report });
@@ -351,8 +270,4 @@ export class LameduckServer implements Server, Host, Tracker {
     this.#unregister(this.#bySignal && this.#options.exit ? code : undefined);
     return report;
   }
-}
-
-function notAResponse(value: unknown): TypeError {
-  return new TypeError(`fetch returned ${describe(value)} instead of a Response`);
 }

@@ -6,7 +6,19 @@
  * @module
  */
 
-import type { Platform } from "./adapter.ts";
+/** Process-level services: signals, exit and the environment. */
+export interface Platform {
+  /** This process's ID. */
+  readonly pid: number;
+  /** Reads an environment variable; `undefined` when unset or not permitted (Deno). */
+  env(name: string): string | undefined;
+  /** Removes an environment variable, so child processes do not inherit it (best effort). */
+  unsetEnv(name: string): void;
+  /** Listens for a signal; returns a function that removes the listener. */
+  onSignal(signal: string, listener: () => void): () => void;
+  /** Ends the process. */
+  exit(code: number): void;
+}
 
 /** What the hub needs from a server. */
 export interface SignalTarget {

@@ -107,9 +107,17 @@ export type LifecycleEvent =
   | { type: "listening"; address: ListenAddress; runtime: Runtime }
   | { type: "draining"; reason: ShutdownReason; inFlight: number }
   | { type: "progress"; inFlight: number; elapsedMs: number }
-  | { type: "forced"; inFlight: number }
+  | {
+    type: "forced";
+    inFlight: number;
+    /** `"deadline"` (drainTimeout passed), `"close()"`, or the second signal's name. */
+    cause: string;
+    elapsedMs: number;
+  }
   | { type: "hook"; hook: HookReport }
   | { type: "error"; error: unknown; request?: Request }
+  /** The server never listened (`ready` rejected with `error`); nothing was served. */
+  | { type: "failed"; error: unknown; address: string }
   | { type: "closed"; report: ShutdownReport };
 
 /** Options of {@linkcode ServeOptions.logger}. */

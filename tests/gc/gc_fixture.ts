@@ -5,15 +5,20 @@
  * @module
  */
 import process from "node:process";
-import type { Adapter } from "../../src/core/adapter.ts";
+import type { Adapter, Host } from "../../src/core/adapter.ts";
+import { Context } from "../../src/core/context.ts";
 import { resolveOptions } from "../../src/core/options.ts";
 import { LameduckServer } from "../../src/core/server.ts";
 import type { SignalHub } from "../../src/core/signals.ts";
 
 const total = Number(process.argv[2] ?? 100_000);
+let host: Host | undefined;
 const adapter: Adapter = {
   runtime: "node",
-  listen: () => new Promise(() => {}),
+  listen: (_options, h) => {
+    host = h;
+    return Promise.resolve({ hostname: "127.0.0.1", port: 1, url: "http://127.0.0.1:1/" });
+  },
   close: () => Promise.resolve(),
   force: () => {},
 };
@@ -25,14 +30,23 @@ const options = resolveOptions({
   logger: false,
   onListen: () => {},
 });
-const server = new LameduckServer(options, "node", Promise.resolve(adapter), hub);
-const init = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+const server = new LameduckServer(options, {
+  runtime: "node",
+  adapter: Promise.resolve(adapter),
+  hub,
+});
+await server.ready;
+
+/** A context as the Node adapter makes one. */
+class FixtureContext extends Context {
+  readonly remoteAddr = { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 };
+}
 
 let started = 0;
 async function client(): Promise<void> {
   while (started < total) {
     started++;
-    const exchange = server.open(new Request("http://127.0.0.1/"), init);
+    const exchange = host!.open(new Request("http://127.0.0.1/"), new FixtureContext(host!.signal));
     if (exchange instanceof Response) throw new Error("The core answered by itself");
     const response = await exchange.respond();
     await response.arrayBuffer();

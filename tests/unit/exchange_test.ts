@@ -1,89 +1,110 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Adapter } from "../../src/core/adapter.ts";
-import { Exchange, type Tracker } from "../../src/core/exchange.ts";
-import { resolveOptions } from "../../src/core/options.ts";
-import { LameduckServer } from "../../src/core/server.ts";
-import type { SignalHub } from "../../src/core/signals.ts";
+import { Exchange, type Handler } from "../../src/core/exchange.ts";
+import { Flights } from "../../src/core/flights.ts";
+import { TestContext } from "./core_harness.ts";
 
-/** A tracker whose `respond` returns what `answer` gives, and that records releases. */
-function tracker(answer: () => Response | Promise<Response>) {
-  const released: string[] = [];
-  const t: Tracker = {
-    release: (_exchange, outcome) => released.push(outcome),
-    respond: () => answer(),
-    shutdownSignal: new AbortController().signal,
+function exchange(answer: () => unknown, options: { afterResponse?: boolean } = {}) {
+  const flights = new Flights<Exchange>();
+  const failures: unknown[] = [];
+  const handler: Handler = {
+    fetch: answer as Handler["fetch"],
+    failed: (error) => {
+      failures.push(error);
+      return Promise.resolve(new Response("failed", { status: 500 }));
+    },
   };
-  return { tracker: t, released };
+  const ctx = new TestContext(new AbortController().signal, options.afterResponse ?? true);
+  const ex = new Exchange(flights, handler, new Request("http://a.test/"), ctx);
+  flights.add(ex);
+  return { exchange: ex, flights, failures, ctx };
 }
-
-const init = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
 
 test("Exchange.respond() hands back a Response returned synchronously, without a promise", () => {
   const response = new Response("sync");
-  const { tracker: t } = tracker(() => response);
-  const exchange = new Exchange(t, new Request("http://a.test/"), init);
-  assert.equal(exchange.respond(), response);
+  assert.equal(exchange(() => response).exchange.respond(), response);
 });
 
-test("Exchange.respond() resolves a handler's promise, and run() is always a promise", async () => {
+test("Exchange.respond() resolves a handler's promise", async () => {
   const response = new Response("async");
-  const { tracker: t } = tracker(() => Promise.resolve(response));
-  const exchange = new Exchange(t, new Request("http://a.test/"), init);
-  const answered = exchange.respond();
+  const answered = exchange(() => Promise.resolve(response)).exchange.respond();
   assert.ok(answered instanceof Promise);
   assert.equal(await answered, response);
-  const sync = new Response("sync");
-  const other = new Exchange(tracker(() => sync).tracker, new Request("http://a.test/"), init);
-  const run = other.run();
-  assert.ok(run instanceof Promise);
-  assert.equal(await run, sync);
+});
+
+test("Exchange.respond() answers a throwing, rejecting or non-Response fetch with failed()", async () => {
+  for (
+    const answer of [
+      () => {
+        throw new Error("boom");
+      },
+      () => Promise.reject(new Error("boom")),
+      () => "text",
+      () => Promise.resolve(42),
+    ]
+  ) {
+    const { exchange: ex, failures } = exchange(answer);
+    const response = await ex.respond();
+    assert.equal(response.status, 500);
+    assert.equal(failures.length, 1);
+  }
+  const { exchange: ex, failures } = exchange(() => null);
+  await ex.respond();
+  assert.match(String(failures[0]), /fetch returned null instead of a Response/);
 });
 
 test("a client that leaves after a synchronous response no longer aborts ctx.signal when the runtime aborts after every response", () => {
-  const client = new AbortController();
-  const { tracker: t } = tracker(() => new Response("done"));
-  const exchange = new Exchange(t, new Request("http://a.test/"), {
-    ...init,
-    clientSignal: () => client.signal,
-    clientSignalAfterResponse: false,
-  });
-  const signal = exchange.ctx.signal;
-  exchange.respond();
-  client.abort(); // As Deno does after every successful response.
+  const { exchange: ex, ctx } = exchange(() => new Response("done"), { afterResponse: false });
+  const signal = ctx.signal;
+  ex.respond();
+  ctx.client.abort(); // As Deno does after every successful response.
   assert.equal(signal.aborted, false);
 });
 
-test("Exchange.end() releases once, with the first outcome", () => {
-  const { tracker: t, released } = tracker(() => new Response("x"));
-  const exchange = new Exchange(t, new Request("http://a.test/"), init);
-  exchange.end();
-  exchange.end("aborted");
-  assert.deepEqual(released, ["completed"]);
+test("a client that leaves while the handler runs aborts ctx.signal", () => {
+  const { exchange: ex, ctx } = exchange(() => new Promise(() => {}), { afterResponse: false });
+  const signal = ctx.signal;
+  ex.respond();
+  ctx.client.abort();
+  assert.equal(signal.aborted, true);
+  assert.equal((signal.reason as DOMException).name, "AbortError");
 });
 
-test("a forced shutdown answers a fetch still pending with 503 in its place", async () => {
-  const adapter: Adapter = {
-    runtime: "node",
-    listen: () => Promise.resolve({ hostname: "127.0.0.1", port: 1, url: "http://127.0.0.1:1/" }),
-    close: () => Promise.resolve(),
-    force: () => {},
-  };
-  const hub = { add: () => () => {} } as unknown as SignalHub;
-  const options = resolveOptions({
-    fetch: () => new Promise<Response>(() => {}), // Never answers.
-    signals: false,
-    logger: false,
-    onListen: () => {},
-  });
-  const server = new LameduckServer(options, "node", Promise.resolve(adapter), hub);
-  await server.ready;
-  const exchange = server.open(new Request("http://a.test/"), init);
-  assert.ok(exchange instanceof Exchange);
-  const answered = exchange.respond();
-  const report = await server.close();
+test("ctx.signal is made on first use only, and is already aborted when read after a cut", () => {
+  const { exchange: ex, ctx } = exchange(() => new Response("x"));
+  assert.equal(ex.signalUsed, false);
+  ex.clientGone();
+  assert.equal(ex.signalUsed, false);
+  assert.equal(ctx.signal.aborted, true);
+  assert.equal(ex.signalUsed, true);
+});
+
+test("Exchange.end() counts once, with the first outcome", () => {
+  const { exchange: ex, flights } = exchange(() => new Response("x"));
+  flights.startDrain(1);
+  ex.end();
+  ex.end("aborted");
+  assert.deepEqual(flights.counts, { atStart: 1, started: 0, completed: 1, aborted: 0 });
+  assert.equal(flights.size, 0);
+});
+
+test("Exchange.force() answers a fetch still pending with 503 and says so", async () => {
+  const { exchange: ex, ctx } = exchange(() => new Promise(() => {}));
+  const answered = ex.respond();
+  const signal = ctx.signal;
+  assert.equal(ex.force(new DOMException("forced", "AbortError")), true);
   const response = await answered;
   assert.equal(response.status, 503);
   assert.equal(response.headers.get("connection"), "close");
-  assert.equal(report.aborted, 1);
+  assert.equal(signal.aborted, true);
+  assert.equal(ex.force("again"), false);
+});
+
+test("Exchange.force() after the handler responded cuts the body through onForce and answers nothing", async () => {
+  const { exchange: ex } = exchange(() => Promise.resolve(new Response("x")));
+  await ex.respond();
+  const cuts: unknown[] = [];
+  ex.onForce = (reason) => cuts.push(reason);
+  assert.equal(ex.force("deadline"), false);
+  assert.deepEqual(cuts, ["deadline"]);
 });

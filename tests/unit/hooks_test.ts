@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { realClock } from "../../src/core/clock.ts";
 import { Hooks } from "../../src/core/hooks.ts";
 
 test("Hooks run last registered first and report each", async () => {
@@ -11,7 +12,7 @@ test("Hooks run last registered first and report each", async () => {
     order.push("second");
   });
   const seen: string[] = [];
-  const reports = await hooks.run((h) => seen.push(h.name));
+  const reports = await hooks.run(realClock, (h) => seen.push(h.name));
   assert.deepEqual(order, ["second", "first"]);
   assert.deepEqual(seen, ["hook 2", "first"]);
   assert.ok(reports.every((r) => r.ok));
@@ -26,7 +27,7 @@ test("Hooks cut a hanging hook at its timeout and report a throwing one", async 
   }, { name: "throws" });
   hooks.add(() => new Promise(() => {}), { name: "hangs", timeout: 30 });
   const started = performance.now();
-  const reports = await hooks.run(() => {});
+  const reports = await hooks.run(realClock, () => {});
   assert.ok(performance.now() - started < 2000);
   assert.deepEqual(reports.map((r) => [r.name, r.ok]), [
     ["hangs", false],
@@ -43,7 +44,7 @@ test("Hooks.add() returns a Disposable that unregisters the hook", async () => {
   let ran = false;
   const registration = hooks.add(() => ran = true);
   registration[Symbol.dispose]();
-  assert.deepEqual(await hooks.run(() => {}), []);
+  assert.deepEqual(await hooks.run(realClock, () => {}), []);
   assert.equal(ran, false);
 });
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Platform } from "../../src/core/adapter.ts";
+import type { Platform } from "../../src/core/signals.ts";
 import { SignalHub } from "../../src/core/signals.ts";
 
 function fakePlatform() {
