@@ -28,22 +28,32 @@ function errorsNote(t: ThroughputResults): string {
   return bad.length ? `wrk reported errors: ${bad.join("; ")}.` : "wrk reported no errors.";
 }
 
+/** The handlers P1 serves on both sides: the plain fetch function and a Hono app. */
+const APPS = [
+  { suffix: "", label: "plain `Response`" },
+  { suffix: "-hono", label: "Hono app (`c.text`)" },
+] as const;
+
 /** P1: lameduck / bare on each runtime. */
 export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): string {
   const rows: string[][] = [];
   for (const runtime of runtimes) {
-    for (const body of BODIES) {
-      const bare = rpsOf(t, `${runtime}/bare`, body.id);
-      const ld = rpsOf(t, `${runtime}/lameduck`, body.id);
-      const r = ratios(ld, bare);
-      rows.push([
-        runtime,
-        body.label,
-        `**${ratioSpan(r)}**`,
-        verdict(round2(r.median) >= 0.97),
-        `${BARE[runtime]} ${span(summarize(bare))}`,
-        `lameduck ${span(summarize(ld))}`,
-      ]);
+    for (const app of APPS) {
+      if (!t.series[`${runtime}/bare${app.suffix}`]) continue;
+      for (const body of BODIES) {
+        const bare = rpsOf(t, `${runtime}/bare${app.suffix}`, body.id);
+        const ld = rpsOf(t, `${runtime}/lameduck${app.suffix}`, body.id);
+        const r = ratios(ld, bare);
+        rows.push([
+          runtime,
+          app.label,
+          body.label,
+          `**${ratioSpan(r)}**`,
+          verdict(round2(r.median) >= 0.97),
+          `${BARE[runtime]} ${span(summarize(bare))}`,
+          `lameduck ${span(summarize(ld))}`,
+        ]);
+      }
     }
   }
   return [
@@ -55,12 +65,25 @@ export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): s
     "(median, min–max) are for this machine only.",
     "",
     commands([
-      ...runtimes.flatMap((r) => [t.commands[`${r}/bare`]!, t.commands[`${r}/lameduck`]!]),
+      ...runtimes.flatMap((r) =>
+        APPS.flatMap((
+          a,
+        ) => [t.commands[`${r}/bare${a.suffix}`], t.commands[`${r}/lameduck${a.suffix}`]])
+          .filter((c): c is string => c !== undefined)
+      ),
       `${t.wrkCommand}   # after ${t.config.warmupSeconds} s of unmeasured warm-up per body`,
     ], "p1"),
     "",
     table(
-      ["runtime", "body", "lameduck / bare", "target ≥ 0.97", "bare req/s", "lameduck req/s"],
+      [
+        "runtime",
+        "handler",
+        "body",
+        "lameduck / bare",
+        "target ≥ 0.97",
+        "bare req/s",
+        "lameduck req/s",
+      ],
       rows,
     ),
     "",

@@ -18,7 +18,11 @@ export interface ServerSpec {
   /** What it is, for the tables. */
   label: string;
   script: string;
+  /** Environment for the server, e.g. `BENCH_APP=hono` to serve the routes with a Hono app. */
+  env?: Record<string, string>;
 }
+
+const HONO_APP = { BENCH_APP: "hono" };
 
 /** Every server of P1/P1n, grouped by runtime. */
 export const THROUGHPUT_SERVERS: readonly ServerSpec[] = [
@@ -26,6 +30,34 @@ export const THROUGHPUT_SERVERS: readonly ServerSpec[] = [
   { id: "deno/bare", runtime: "deno", label: "Deno.serve", script: "bench/servers/bare.ts" },
   { id: "bun/lameduck", runtime: "bun", label: "lameduck", script: "bench/servers/lameduck.ts" },
   { id: "bun/bare", runtime: "bun", label: "Bun.serve", script: "bench/servers/bare.ts" },
+  {
+    id: "deno/lameduck-hono",
+    runtime: "deno",
+    label: "lameduck, Hono app",
+    script: "bench/servers/lameduck.ts",
+    env: HONO_APP,
+  },
+  {
+    id: "deno/bare-hono",
+    runtime: "deno",
+    label: "Deno.serve, Hono app",
+    script: "bench/servers/bare.ts",
+    env: HONO_APP,
+  },
+  {
+    id: "bun/lameduck-hono",
+    runtime: "bun",
+    label: "lameduck, Hono app",
+    script: "bench/servers/lameduck.ts",
+    env: HONO_APP,
+  },
+  {
+    id: "bun/bare-hono",
+    runtime: "bun",
+    label: "Bun.serve, Hono app",
+    script: "bench/servers/bare.ts",
+    env: HONO_APP,
+  },
   { id: "node/lameduck", runtime: "node", label: "lameduck", script: "bench/servers/lameduck.ts" },
   { id: "node/bare", runtime: "node", label: "node:http", script: "bench/servers/bare.ts" },
   {
@@ -78,11 +110,12 @@ export async function runThroughput(
   const series: Record<string, Record<string, Series>> = {};
   const commands: Record<string, string> = {};
   for (const s of servers) {
-    commands[s.id] = commandOf(s.runtime, s.script).join(" ");
+    const env = Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
+    commands[s.id] = env + commandOf(s.runtime, s.script).join(" ");
     series[s.id] = Object.fromEntries(BODIES.map((b) => [b.id, { rps: [], errors: [] }]));
   }
   const measure = async (spec: ServerSpec, round: number): Promise<void> => {
-    const server = await startServer(spec.runtime, spec.script);
+    const server = await startServer(spec.runtime, spec.script, { env: spec.env ?? {} });
     try {
       for (const body of BODIES) {
         await runWrk(

@@ -13,12 +13,12 @@
 
 import { createServer } from "node:http";
 import process from "node:process";
-import { announce, bodyFor, fetchHandler } from "./routes.ts";
+import { announce, appFetch, bodyFor } from "./routes.ts";
 
 interface DenoLike {
   serve(
     options: { port: number; hostname: string; onListen: (a: { port: number }) => void },
-    handler: (request: Request) => Response,
+    handler: (request: Request) => Response | Promise<Response>,
   ): { shutdown(): Promise<void> };
   addSignalListener(signal: "SIGTERM", listener: () => void): void;
   exit(code: number): never;
@@ -28,7 +28,7 @@ interface BunLike {
   serve(options: {
     port: number;
     hostname: string;
-    fetch: (request: Request) => Response;
+    fetch: (request: Request) => Response | Promise<Response>;
   }): { port: number; stop(closeActiveConnections?: boolean): Promise<void> };
 }
 
@@ -38,12 +38,12 @@ const hostname = "127.0.0.1";
 
 if (runtime.Deno) {
   const deno = runtime.Deno;
-  const server = deno.serve({ port: 0, hostname, onListen: (a) => announce(a.port) }, fetchHandler);
+  const server = deno.serve({ port: 0, hostname, onListen: (a) => announce(a.port) }, appFetch);
   if (graceful) {
     deno.addSignalListener("SIGTERM", () => void server.shutdown().then(() => deno.exit(0)));
   }
 } else if (runtime.Bun) {
-  const server = runtime.Bun.serve({ port: 0, hostname, fetch: fetchHandler });
+  const server = runtime.Bun.serve({ port: 0, hostname, fetch: appFetch });
   announce(server.port);
   if (graceful) process.on("SIGTERM", () => void server.stop().then(() => process.exit(0)));
 } else {

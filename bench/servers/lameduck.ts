@@ -10,10 +10,10 @@
  */
 
 import { serve } from "../../mod.ts";
-import { announce, fetchHandler, numberEnv } from "./routes.ts";
+import { announce, appFetch, numberEnv } from "./routes.ts";
 
 serve({
-  fetch: fetchHandler,
+  fetch: appFetch,
   port: 0,
   hostname: "127.0.0.1",
   lameDuck: numberEnv("BENCH_LAME_DUCK_MS", 0),

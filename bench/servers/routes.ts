@@ -9,6 +9,7 @@
  */
 
 import process from "node:process";
+import { Hono } from "hono";
 
 /** The small body. */
 export const HELLO = "hello world\n";
@@ -24,6 +25,17 @@ export function bodyFor(url: string): string {
 export function fetchHandler(request: Request): Response {
   return new Response(bodyFor(request.url));
 }
+
+const honoApp = new Hono()
+  .get("/16k", (c) => c.text(BODY_16K))
+  .get("*", (c) => c.text(HELLO));
+
+/**
+ * What the Fetch-style servers serve: {@linkcode fetchHandler}, or with `BENCH_APP=hono` a Hono
+ * app answering the same routes with `c.text(...)` (the same app object on both sides).
+ */
+export const appFetch: (request: Request) => Response | Promise<Response> =
+  process.env.BENCH_APP === "hono" ? (request) => honoApp.fetch(request) : fetchHandler;
 
 /** Tells the driver the server is listening. */
 export function announce(port: number): void {

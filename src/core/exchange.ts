@@ -27,6 +27,8 @@ const ENDED = 2;
 /** A request in flight. */
 export class Exchange implements Flight {
   readonly request: Request;
+  /** Kept by {@linkcode Flights}. */
+  slot = -1;
   readonly #ctx: Context;
   readonly #flights: Flights<Exchange>;
   readonly #handler: Handler;

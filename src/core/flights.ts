@@ -8,6 +8,8 @@
 
 /** A request in flight, as the accounting sees it. */
 export interface Flight {
+  /** Its index in the in-flight list, `-1` when not in flight (kept by {@linkcode Flights}). */
+  slot: number;
   /**
    * Forced shutdown: cut the request. Returns `true` when it answered a handler that had not
    * responded yet (the answer still has to reach the client).
@@ -29,7 +31,11 @@ export interface DrainCounts {
 
 /** The requests in flight on one server. */
 export class Flights<F extends Flight = Flight> {
-  #open = new Set<F>();
+  /**
+   * In flight, unordered: each knows its index, so ending one swaps the last into its place.
+   * (A `Set` costs an identity hash per request: measurable on Bun's hot path.)
+   */
+  #open: F[] = [];
   /** Forced requests whose forced answer is still being written. */
   #answering = new Set<F>();
   #draining = false;
@@ -39,7 +45,7 @@ export class Flights<F extends Flight = Flight> {
 
   /** How many are in flight. */
   get size(): number {
-    return this.#open.size;
+    return this.#open.length;
   }
 
   /** The counts of the drain so far (all 0 before it starts). */
@@ -49,22 +55,31 @@ export class Flights<F extends Flight = Flight> {
 
   /** Starts counting a request. */
   add(flight: F): void {
-    this.#open.add(flight);
+    flight.slot = this.#open.push(flight) - 1;
     if (this.#draining) this.#counts.started++;
   }
 
   /** A request ended; only the first call for a request counts. */
   end(flight: F, outcome: "completed" | "aborted"): void {
-    if (this.#answering.delete(flight)) {
-      if (this.#answering.size === 0) this.#onAnswered?.();
+    const slot = flight.slot;
+    if (slot < 0) {
+      if (this.#answering.size > 0 && this.#answering.delete(flight)) {
+        if (this.#answering.size === 0) this.#onAnswered?.();
+      }
       return;
     }
-    if (!this.#open.delete(flight)) return;
+    flight.slot = -1;
+    const open = this.#open;
+    const last = open.pop()!;
+    if (last !== flight) {
+      open[slot] = last;
+      last.slot = slot;
+    }
     if (this.#draining) {
       if (outcome === "completed") this.#counts.completed++;
       else this.#counts.aborted++;
     }
-    if (this.#open.size === 0) this.#onEmpty?.();
+    if (open.length === 0) this.#onEmpty?.();
   }
 
   /** The drain starts: from now on, endings are counted. `inFlight` may exceed `size`. */
@@ -75,7 +90,7 @@ export class Flights<F extends Flight = Flight> {
 
   /** Resolves once no request is in flight. */
   empty(): Promise<void> {
-    if (this.#open.size === 0) return Promise.resolve();
+    if (this.#open.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.#onEmpty = () => {
         this.#onEmpty = undefined;
@@ -89,10 +104,11 @@ export class Flights<F extends Flight = Flight> {
    * given in place of handlers that never responded have been handed to the runtime.
    */
   force(reason: unknown, extra = 0): Promise<void> {
-    this.#counts.aborted += this.#open.size + extra;
-    const open = [...this.#open];
-    this.#open.clear();
+    const open = this.#open;
+    this.#open = [];
+    this.#counts.aborted += open.length + extra;
     for (const flight of open) {
+      flight.slot = -1;
       if (flight.force(reason)) this.#answering.add(flight);
     }
     this.#onEmpty?.();
