@@ -47,4 +47,5 @@ export type {
   ShutdownReason,
   ShutdownReport,
   ShutdownSignal,
+  TlsOptions,
 } from "./src/core/types.ts";

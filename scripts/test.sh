@@ -40,6 +40,9 @@ step "V8 GC regression on Node 24 (the forced-answer closure kept request garbag
 step "contract suite on Deno, Bun and Node 24"
 "$bin/node" --test --test-concurrency=3 tests/contract/*_test.ts
 
+step "TLS on Deno, Bun and Node 24: HTTPS, a drain over TLS, a bad certificate, an inherited socket"
+"$bin/node" --test tests/tls/*_test.ts
+
 step "torture suite: abusive handlers and clients, signals, nginx, options fuzzing"
 "$bin/node" --test tests/torture/*_test.ts
 

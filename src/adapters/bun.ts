@@ -43,6 +43,7 @@ interface BunLike {
     hostname: string;
     fetch: (request: Request, server: BunServer) => Response | Promise<Response>;
     websocket?: WebSocketHandler;
+    tls?: { cert: string; key: string };
   }): BunServer;
 }
 
@@ -131,13 +132,14 @@ export function createAdapter(): Adapter {
   const running = new Set<Request>();
   return {
     runtime: "bun",
-    listen({ port, hostname, websocket }, host): Promise<ListenAddress> {
+    listen({ port, hostname, websocket, tls }, host): Promise<ListenAddress> {
       const ws = tracked(websocket, sockets);
       server = Bun.serve({
         port,
         hostname,
         fetch: (request, server) => handle(host, request, server, running),
         ...(ws ? { websocket: ws } : {}),
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       });
       return Promise.resolve({
         hostname: server.hostname,

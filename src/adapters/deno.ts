@@ -36,6 +36,8 @@ interface DenoLike {
     options: {
       port: number;
       hostname: string;
+      cert?: string;
+      key?: string;
       onListen: (address: { hostname: string; port: number }) => void;
     },
     handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>,
@@ -44,8 +46,8 @@ interface DenoLike {
 
 const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
 
-function urlOf(hostname: string, port: number): string {
-  return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+function urlOf(scheme: string, hostname: string, port: number): string {
+  return `${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
 }
 
 /** `ctx` on Deno: `remoteAddr` as `Deno.serve` gives it (what `hono/deno` reads too). */
@@ -134,17 +136,19 @@ export function createAdapter(): Adapter {
   let closed: Promise<void> | undefined;
   return {
     runtime: "deno",
-    listen({ port, hostname }, host): Promise<ListenAddress> {
+    listen({ port, hostname, tls }, host): Promise<ListenAddress> {
+      const scheme = tls ? "https" : "http";
       return new Promise((resolve, reject) => {
         try {
           server = Deno.serve({
             port,
             hostname,
+            ...(tls ? { cert: tls.cert, key: tls.key } : {}),
             onListen: (address) =>
               resolve({
                 hostname: address.hostname,
                 port: address.port,
-                url: urlOf(address.hostname, address.port),
+                url: urlOf(scheme, address.hostname, address.port),
               }),
           }, (request, info) => handle(host, request, info));
         } catch (error) {

@@ -13,7 +13,9 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
+import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { Adapter, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
@@ -25,10 +27,18 @@ const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
 /**
  * A `net.Server` that hands each accepted connection to `server`. Bun's `node:http` ignores
  * `listen({ fd })` and binds a random port instead (measured on Bun 1.4.5, no upstream issue
- * found); its `node:net` adopts the descriptor, so connections are bridged from there.
+ * found); its `node:net` adopts the descriptor, so connections are bridged from there. With
+ * TLS, Bun's `node:https` server answers such a bridged connection in plaintext (Bun 1.4.5,
+ * no upstream issue found; tests/tls/), so the TLS socket is made here and handed to a plain
+ * `node:http` server.
  */
-function bridgeConnections(server: Server): NetServer {
-  return createNetServer((socket) => server.emit("connection", socket));
+function bridgeConnections(server: Server, tls: SecureContext | undefined): NetServer {
+  return createNetServer((socket) => {
+    server.emit(
+      "connection",
+      tls ? new TLSSocket(socket, { isServer: true, secureContext: tls }) : socket,
+    );
+  });
 }
 
 /**
@@ -159,12 +169,18 @@ export function createAdapter(): Adapter {
 
   return {
     runtime: "node",
-    listen({ port, hostname, fd }, host): Promise<ListenAddress> {
+    listen({ port, hostname, fd, tls }, host): Promise<ListenAddress> {
+      const scheme = tls ? "https" : "http";
       return new Promise((resolve, reject) => {
-        const s = createServer();
+        // node:https's server is node:http's with TLS in front: same requests, same sockets.
+        const bridged = fd !== undefined && IS_BUN;
+        const s = tls && !bridged
+          ? createHttpsServer({ cert: tls.cert, key: tls.key }) as unknown as Server
+          : createServer();
         server = s;
-        let origin = `http://${hostname}:${port}`;
-        s.on("connection", (socket: Socket) => {
+        let origin = `${scheme}://${hostname}:${port}`;
+        // With TLS, the socket a request arrives on is the TLS socket of `secureConnection`.
+        s.on(tls && !bridged ? "secureConnection" : "connection", (socket: Socket) => {
           const connection = { active: 0, mark: 0, acceptedAt: performance.now() };
           connections.set(socket, connection);
           socket.once("close", () => connections.delete(socket));
@@ -177,7 +193,9 @@ export function createAdapter(): Adapter {
             internalError(error, outgoing);
           }
         });
-        listener = fd !== undefined && IS_BUN ? bridgeConnections(s) : s;
+        listener = bridged
+          ? bridgeConnections(s, tls && createSecureContext({ cert: tls.cert, key: tls.key }))
+          : s;
         const l = listener;
         l.once("error", reject);
         const onListening = () => {
@@ -187,7 +205,7 @@ export function createAdapter(): Adapter {
           const h = bound?.address ?? hostname;
           const p = bound?.port ?? port;
           const shown = h.includes(":") ? `[${h}]` : h;
-          origin = `http://${shown}:${p}`;
+          origin = `${scheme}://${shown}:${p}`;
           resolve({ hostname: h, port: p, url: `${origin}/` });
         };
         if (fd !== undefined) l.listen({ fd }, onListening);

@@ -57,4 +57,6 @@ export interface ListenOptions {
   websocket?: unknown;
   /** An inherited listening socket to adopt instead of binding `hostname:port`. */
   fd?: number;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert: string; key: string } | undefined;
 }

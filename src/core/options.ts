@@ -13,6 +13,7 @@ import type {
   ServeOptions,
   ShutdownOptions,
   ShutdownSignal,
+  TlsOptions,
 } from "./types.ts";
 
 /** `ServeOptions` with every default filled in. */
@@ -30,6 +31,7 @@ export interface ResolvedOptions {
   onError: ServeOptions["onError"];
   logger: Logger | undefined;
   websocket: unknown;
+  tls: TlsOptions | undefined;
 }
 
 const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
@@ -55,6 +57,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   "onError",
   "logger",
   "websocket",
+  "tls",
 ]);
 
 /** Renders a value for an error message. */
@@ -95,6 +98,20 @@ function websocketHandlers(value: unknown): unknown {
     throw new TypeError(invalid("websocket", "Bun's WebSocket handler object", value));
   }
   return value;
+}
+
+/** `{ cert, key }`, PEM strings; whether the runtime can use them shows at listen. */
+function tls(value: unknown): TlsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(invalid("tls", "an object { cert, key } of PEM strings", value));
+  }
+  const { cert, key } = value as Record<string, unknown>;
+  for (const [name, pem] of [["tls.cert", cert], ["tls.key", key]] as const) {
+    if (typeof pem !== "string") throw new TypeError(invalid(name, "a PEM string", pem));
+    if (pem === "") throw new RangeError(invalid(name, "a PEM string", pem));
+  }
+  return { cert: cert as string, key: key as string };
 }
 
 function optionalFunction<T>(name: string, value: unknown): T | undefined {
@@ -197,6 +214,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     onError: optionalFunction("onError", o.onError),
     logger: logger(o.logger),
     websocket: websocketHandlers(o.websocket),
+    tls: tls(o.tls),
   };
 }
 

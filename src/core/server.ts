@@ -82,10 +82,10 @@ export class LameduckServer implements Server {
     };
     this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options);
     this.#unregister = hub.add({ onSignal: (signal) => this.#onSignal(signal) }, options.signals);
-    const { port, hostname, websocket } = options;
+    const { port, hostname, websocket, tls } = options;
     this.ready = adapter.then((a) =>
       a.listen(
-        fd === undefined ? { port, hostname, websocket } : { port, hostname, fd },
+        fd === undefined ? { port, hostname, websocket, tls } : { port, hostname, fd, tls },
         this.#gate,
       ).then((address) => {
         this.#listening = a;

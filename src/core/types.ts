@@ -214,6 +214,22 @@ export interface ServeOptions {
    * and is otherwise unused.
    */
   websocket?: unknown;
+  /**
+   * Serve HTTPS with this certificate and key (PEM strings, not file paths), on every runtime
+   * and on an inherited socket; `ready`'s `url` then starts with `https://`. Deno also offers
+   * HTTP/2 over it (ALPN); Bun and Node serve HTTP/1.1. A certificate or key the runtime
+   * cannot use rejects `ready` with the runtime's error.
+   * @default {undefined}
+   */
+  tls?: TlsOptions;
+}
+
+/** The certificate and key to serve HTTPS with (see {@linkcode ServeOptions.tls}). */
+export interface TlsOptions {
+  /** The certificate chain, PEM-encoded (`-----BEGIN CERTIFICATE-----...`). */
+  cert: string;
+  /** The private key, PEM-encoded. */
+  key: string;
 }
 
 /** The signals lameduck can listen to. */

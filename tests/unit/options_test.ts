@@ -55,7 +55,20 @@ const invalid: [string, Record<string, unknown>, typeof TypeError | typeof Range
   ["logger", { fetch, logger: 5 }, TypeError],
   ["logger", { fetch, logger: true }, TypeError],
   ["drainTimout", { fetch, drainTimout: 5 }, TypeError],
+  ["tls", { fetch, tls: "cert.pem" }, TypeError],
+  ["tls", { fetch, tls: null }, TypeError],
+  ["tls.cert", { fetch, tls: { key: "k" } }, TypeError],
+  ["tls.key", { fetch, tls: { cert: "c", key: 5 } }, TypeError],
+  ["tls.cert", { fetch, tls: { cert: "", key: "k" } }, RangeError],
 ];
+
+test("resolveOptions() keeps tls's PEM strings as given", () => {
+  assert.deepEqual(resolveOptions({ fetch, tls: { cert: "C", key: "K" } }).tls, {
+    cert: "C",
+    key: "K",
+  });
+  assert.equal(resolveOptions({ fetch }).tls, undefined);
+});
 
 for (const [name, options, type] of invalid) {
   test(`resolveOptions() throws ${type.name} naming ${name} for ${JSON.stringify(options)}`, () => {
