@@ -8,7 +8,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,23 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function commandOf(runtime: Runtime, script: string, flags: string[] = []): string[] {
   const bin = `node_modules/.bin/${runtime}`;
   return runtime === "deno" ? [bin, "run", "-A", ...flags, script] : [bin, ...flags, script];
+}
+
+/**
+ * Nanoseconds of CPU a process has used so far, all its threads together (Linux
+ * `/proc/<pid>/task/<tid>/schedstat`). Unlike requests per second, CPU per request hardly
+ * moves when other processes compete for the cores.
+ */
+export function cpuNanos(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended in between.
+    }
+  }
+  return total;
 }
 
 /** How a child ended. */

@@ -20,6 +20,18 @@ function rpsOf(t: ThroughputResults, id: string, body: string): number[] {
   return t.series[id]?.[body]?.rps ?? [];
 }
 
+function cpuOf(t: ThroughputResults, id: string, body: string): number[] {
+  return t.series[id]?.[body]?.cpuUs ?? [];
+}
+
+/** "bare → lameduck µs (ratio bare / lameduck)": the cost per request, robust to contention. */
+function cpuCell(bare: number[], ld: number[]): string {
+  if (bare.length === 0 || ld.length === 0) return "n/a";
+  const b = median(bare);
+  const l = median(ld);
+  return `${b.toFixed(1)} → ${l.toFixed(1)} (**${(b / l).toFixed(2)}**)`;
+}
+
 function errorsNote(t: ThroughputResults): string {
   const bad = Object.entries(t.series).flatMap(([id, bodies]) =>
     Object.entries(bodies).filter(([, s]) => s.errors.some((e) => e !== 0))
@@ -52,6 +64,10 @@ export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): s
           verdict(round2(r.median) >= 0.97),
           `${BARE[runtime]} ${span(summarize(bare))}`,
           `lameduck ${span(summarize(ld))}`,
+          cpuCell(
+            cpuOf(t, `${runtime}/bare${app.suffix}`, body.id),
+            cpuOf(t, `${runtime}/lameduck${app.suffix}`, body.id),
+          ),
         ]);
       }
     }
@@ -62,7 +78,10 @@ export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): s
     "Throughput of lameduck relative to the bare runtime server serving the same fetch handler " +
     "(on Node: raw `node:http` with a `(req, res)` handler, see P1n). Ratio = lameduck / bare " +
     "in the same round; median of the rounds (min–max). Target ≥ 0.97. Absolute req/s " +
-    "(median, min–max) are for this machine only.",
+    "(median, min–max) are for this machine only. The last column is the server's own CPU " +
+    "time per request (all its threads, from /proc, medians): it hardly moves when other " +
+    "processes compete for the 2 cores, so on a busy machine its ratio is the steadier " +
+    "estimate of the overhead.",
     "",
     commands([
       ...runtimes.flatMap((r) =>
@@ -83,6 +102,7 @@ export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): s
         "target ≥ 0.97",
         "bare req/s",
         "lameduck req/s",
+        "server CPU µs/request, bare → lameduck (bare / lameduck)",
       ],
       rows,
     ),

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { commandOf, type Runtime, startServer, stopServer } from "../proc.ts";
+import { commandOf, cpuNanos, type Runtime, startServer, stopServer } from "../proc.ts";
 import { rotate } from "../stats.ts";
 import { runWrk, wrkArgs } from "../wrk.ts";
 
@@ -91,6 +91,8 @@ export interface ThroughputConfig {
 export interface Series {
   rps: number[];
   errors: number[];
+  /** The server's CPU time per request in µs (all threads), from the same wrk run. */
+  cpuUs?: number[];
 }
 
 /** The raw results: `series[serverId][bodyId]`, plus the commands used. */
@@ -112,7 +114,9 @@ export async function runThroughput(
   for (const s of servers) {
     const env = Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
     commands[s.id] = env + commandOf(s.runtime, s.script).join(" ");
-    series[s.id] = Object.fromEntries(BODIES.map((b) => [b.id, { rps: [], errors: [] }]));
+    series[s.id] = Object.fromEntries(
+      BODIES.map((b) => [b.id, { rps: [], errors: [], cpuUs: [] }]),
+    );
   }
   const measure = async (spec: ServerSpec, round: number): Promise<void> => {
     const server = await startServer(spec.runtime, spec.script, { env: spec.env ?? {} });
@@ -125,10 +129,13 @@ export async function runThroughput(
       }
       for (const body of rotate(BODIES, round)) {
         const args = wrkArgs(server.port, body.path, config.seconds, config.connections);
+        const cpuBefore = cpuNanos(server.pid);
         const result = await runWrk(config.wrk, args);
+        const cpu = cpuNanos(server.pid) - cpuBefore;
         const s = series[spec.id]![body.id]!;
         s.rps.push(result.requestsPerSec);
         s.errors.push(result.errors);
+        (s.cpuUs ??= []).push(result.requests > 0 ? cpu / 1000 / result.requests : NaN);
         const errors = result.errors ? `, ${result.errors} errors` : "";
         progress(
           `P1 round ${round + 1}: ${spec.id} ${body.id} ${
