@@ -1,12 +1,13 @@
 /**
- * A Hono app on Node, served by lameduck: Server-Sent Events, connection info, a readiness
- * probe and a cleanup hook, all shut down gracefully on SIGTERM/SIGINT.
+ * A Hono app on Node, served by lameduck: Server-Sent Events, a WebSocket (`@hono/node-ws`),
+ * connection info, a readiness probe and a cleanup hook, all shut down gracefully on
+ * SIGTERM/SIGINT.
  *
  *     node examples/hono-node.ts                # Node 24 strips the types; PORT=8000 by default
  *     curl -N localhost:8000/events             # then Ctrl-C the server: the stream says goodbye
  *
  * On shutdown: `/readyz` answers 503, the SSE stream sends a final `bye` event and ends, the
- * listener closes, in-flight requests finish, the fake database pool closes, and the process
+ * WebSocket is closed with 1001 (going away), the listener closes, in-flight requests finish, the fake database pool closes, and the process
  * exits 0.
  *
  * @module
@@ -17,6 +18,7 @@ import type { RequestContext } from "lameduck";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { createNodeWebSocket } from "@hono/node-ws";
 import process from "node:process";
 
 // lameduck's request context (fetch's 2nd argument) is what Hono calls `c.env`. It carries
@@ -46,6 +48,7 @@ const db = {
 };
 
 const app = new Hono<Env>();
+const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
 
 app.get("/", (c) => c.text("Hello from Hono on Node\n"));
 
@@ -68,10 +71,34 @@ app.get("/events", (c) => {
   });
 });
 
-// No WebSocket route: lameduck does not handle upgrades on Node (use Deno or Bun for that).
+// A WebSocket echo, closed with 1001 as soon as shutdown starts so clients can reconnect
+// elsewhere at once (lameduck would close it with 1001 only when the listener closes).
+// `@hono/node-ws` runs this route from its own upgrade listener, not through lameduck's
+// `fetch`: `c.env` holds only `incoming` there, so the shutdown signal is `server.signal`.
+app.get(
+  "/ws",
+  upgradeWebSocket(() => {
+    const shutdown = server.signal;
+    let goAway: (() => void) | undefined;
+    return {
+      onOpen(_event, ws) {
+        goAway = () => ws.close(1001, "Server shutting down");
+        if (shutdown.aborted) goAway();
+        else shutdown.addEventListener("abort", goAway, { once: true });
+      },
+      onMessage(event, ws) {
+        ws.send(`echo: ${String(event.data)}`);
+      },
+      onClose() {
+        if (goAway) shutdown.removeEventListener("abort", goAway);
+      },
+    };
+  }),
+);
 
 const server = serve({
   fetch: app.fetch,
+  websocket: injectWebSocket, // @hono/node-ws attaches its upgrade listener to the node:http server
   port: Number(process.env.PORT ?? 8000),
   ...(process.env.HOST ? { hostname: process.env.HOST } : {}),
   readiness: "/readyz", // 200 while serving, 503 from the first signal on

@@ -106,6 +106,13 @@ function handle(
 /** Wraps the user's WebSocket handlers to keep the set of open sockets. */
 function tracked(handler: unknown, sockets: Set<ServerWebSocket>): WebSocketHandler | undefined {
   if (handler === undefined) return undefined;
+  if (typeof handler === "function") {
+    console.warn(
+      "lameduck: websocket: a function attaches an upgrade listener on node:http; " +
+        "Bun.serve takes its handler object (e.g. `websocket` from hono/bun): ignored",
+    );
+    return undefined;
+  }
   if (handler === null || typeof handler !== "object") {
     throw new TypeError("Invalid websocket: expected Bun's websocket handler object");
   }
@@ -155,6 +162,9 @@ export function createAdapter(): Adapter {
     },
     force(): void {
       server?.stop(true).catch(() => {});
+    },
+    open(): number {
+      return sockets.size;
     },
     pending(): number {
       if (!server) return 0;

@@ -21,6 +21,7 @@ import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { send, toRequest, writePlain } from "./node_bridge.ts";
+import { trackUpgrades, type Upgrades } from "./node_upgrade.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
 
@@ -108,6 +109,7 @@ export function createAdapter(): Adapter {
   let closed: Promise<void> | undefined;
   let closing = false;
   const connections = new Map<Socket, Connection>();
+  let upgrades: Upgrades | undefined;
 
   /** Closes `socket` if no request is in progress on it (not even partly received). */
   const closeIfIdle = (socket: Socket, connection: Connection): void => {
@@ -169,7 +171,7 @@ export function createAdapter(): Adapter {
 
   return {
     runtime: "node",
-    listen({ port, hostname, fd, tls }, host): Promise<ListenAddress> {
+    listen({ port, hostname, fd, tls, websocket }, host): Promise<ListenAddress> {
       const scheme = tls ? "https" : "http";
       return new Promise((resolve, reject) => {
         // node:https's server is node:http's with TLS in front: same requests, same sockets.
@@ -178,6 +180,7 @@ export function createAdapter(): Adapter {
           ? createHttpsServer({ cert: tls.cert, key: tls.key }) as unknown as Server
           : createServer();
         server = s;
+        upgrades = trackUpgrades(s, websocket);
         let origin = `${scheme}://${hostname}:${port}`;
         // With TLS, the socket a request arrives on is the TLS socket of `secureConnection`.
         s.on(tls && !bridged ? "secureConnection" : "connection", (socket: Socket) => {
@@ -222,8 +225,12 @@ export function createAdapter(): Adapter {
         // Idle connections are closed by closeIfIdle instead.
         NetServer.prototype.close.call(listener, () => resolve());
         for (const [socket, connection] of connections) closeIfIdle(socket, connection);
+        upgrades?.goingAway();
       });
       return closed;
+    },
+    open(): number {
+      return upgrades?.size ?? 0;
     },
     force(): void {
       closing = true;

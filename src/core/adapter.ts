@@ -41,6 +41,11 @@ export interface Adapter {
   /** In-flight work the runtime sees and the core cannot (Bun's streaming bodies). */
   pending?(): number;
   /**
+   * Upgraded connections (WebSockets) the adapter keeps outside the core's requests: they
+   * count as in flight on top of the requests, and as aborted when the drain is forced.
+   */
+  open?(): number;
+  /**
    * How many requests finished during the drain, where the adapter knows better than the
    * core's count (Bun: streaming bodies the core cannot see end).
    */

@@ -91,11 +91,17 @@ export function duration(name: string, value: unknown, fallback: number): number
   return value;
 }
 
-/** Bun's WebSocket handler object, checked on every runtime so a mistake shows everywhere. */
+/**
+ * Bun's WebSocket handler object, or on Node a function given the `node:http` server to attach
+ * an `upgrade` listener (`injectWebSocket` of `@hono/node-ws`). Checked on every runtime so a
+ * mistake shows everywhere.
+ */
 function websocketHandlers(value: unknown): unknown {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== "object") {
-    throw new TypeError(invalid("websocket", "Bun's WebSocket handler object", value));
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+    throw new TypeError(
+      invalid("websocket", "Bun's WebSocket handler object or a function (server) => void", value),
+    );
   }
   return value;
 }

@@ -112,7 +112,8 @@ export class LameduckServer implements Server {
   }
 
   get inFlight(): number {
-    return Math.max(this.#flights.size, this.#listening?.pending?.() ?? 0);
+    const adapter = this.#listening;
+    return Math.max(this.#flights.size, adapter?.pending?.() ?? 0) + (adapter?.open?.() ?? 0);
   }
 
   get signal(): AbortSignal {

@@ -208,10 +208,14 @@ export interface ServeOptions {
    */
   logger?: Logger;
   /**
-   * Bun only: the `websocket` handlers for `Bun.serve` (e.g. `websocket` from `hono/bun`).
-   * lameduck closes open WebSockets with `1001` when the listener closes. Deno and Node
-   * need nothing here (Deno upgrades inside `fetch`): a value must still be an object there,
-   * and is otherwise unused.
+   * WebSockets. On Bun: the `websocket` handlers for `Bun.serve` (e.g. `websocket` from
+   * `hono/bun`). On Node: a function that receives the `node:http` server to attach its
+   * `upgrade` listener: `injectWebSocket` from `@hono/node-ws` as it is, or
+   * `(server) => server.on("upgrade", ...)` for a `ws` `WebSocketServer({ noServer: true })`.
+   * Deno upgrades inside `fetch` and needs nothing here. Either way lameduck counts open
+   * WebSockets as in flight, closes them with `1001 Going Away` when the listener closes, and
+   * cuts those still open at the deadline (counted as aborted). A value of the other runtime's
+   * form is ignored there; anything else throws a `TypeError`.
    */
   websocket?: unknown;
   /**
