@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { HookSpec } from "../shared/fixture_config.ts";
 import { now, RawConnection, rawRequest, type RuntimeName, sleep } from "./harness.ts";
 import { exitOf, is, reportOf, withFixture } from "./support.ts";
 
@@ -102,7 +103,7 @@ export function featureCases(runtime: RuntimeName): void {
 
   // 9b
   test("a hanging hook is cut at its timeout and a throwing hook is reported; later hooks still run; exit 1", async () => {
-    const hooks = [
+    const hooks: HookSpec[] = [
       { name: "runs-last", kind: "ok" },
       { name: "throws", kind: "throw" },
       { name: "hangs", kind: "hang", timeout: 300 },

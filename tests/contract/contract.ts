@@ -1,5 +1,5 @@
 /**
- * The cross-runtime contract of lameduck (docs: /work/shared/DESIGN.md), as one suite that
+ * The cross-runtime contract of lameduck (README.md, "The shutdown sequence"), as one suite that
  * `defineContract(runtime)` registers for a runtime. Each test spawns tests/contract/fixture.ts
  * on that runtime and talks to it over real sockets; `deno_test.ts`, `bun_test.ts` and
  * `node_test.ts` call it, so `node --test` can run the runtimes in separate processes.

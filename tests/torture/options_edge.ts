@@ -9,7 +9,8 @@
 import net from "node:net";
 import { serve } from "../../mod.ts";
 import type { ServeOptions } from "../../mod.ts";
-import { getStatus, hello, within } from "./options_fuzz.ts";
+import { within } from "../shared/time.ts";
+import { getStatus, hello } from "./options_fuzz.ts";
 
 /** The groups of {@linkcode edgeCases}, each a list of broken expectations. */
 export interface EdgeProblems {

@@ -16,6 +16,7 @@ import net from "node:net";
 import process from "node:process";
 import { serve } from "../../mod.ts";
 import type { ServeOptions, Server } from "../../mod.ts";
+import { within } from "../shared/time.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 /** The handler of every fuzzed server. */
@@ -112,15 +113,6 @@ function namesAnOption(message: string, options: unknown): boolean {
   return names.some((k) =>
     (k !== "" && message.includes(k)) || message.includes(JSON.stringify(k))
   );
-}
-
-/** Resolves with how long-running promises settle, or rejects after `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Tries one options value; throws (failing the property) when the contract is broken. */

@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import type { ShutdownReport } from "../../mod.ts";
+import type { TortureConfig } from "../shared/fixture_config.ts";
 import {
   type Fixture,
   killLeftovers,
@@ -18,16 +20,10 @@ import {
 } from "../contract/harness.ts";
 import { exchange, exitOf, get, launch, withFixture } from "./helpers.ts";
 
-interface Report {
-  reason: string;
-  graceful: boolean;
-  hooks: { name: string; ok: boolean }[];
-}
-
-function reportOf(fx: Fixture, server = 0): Report {
+function reportOf(fx: Fixture, server = 0): ShutdownReport {
   const line = fx.events.find((e) => e.event === "finished" && e.server === server);
   assert.ok(line, `no finished line for server ${server}\n${fx.describe()}`);
-  return line.report as Report;
+  return line.report as ShutdownReport;
 }
 
 /** Starts `/slow?ms=8000` and waits until its handler runs: a drain would take 8 s. */
@@ -129,7 +125,7 @@ for (const runtime of RUNTIMES) {
     });
 
     test("two servers in one process share the signals: both drain, then one exit with the worst code", async () => {
-      const config = {
+      const config: TortureConfig = {
         servers: 2,
         drainTimeout: 5_000,
         hooks: [{ server: 0, name: "fails", kind: "throw" }],
