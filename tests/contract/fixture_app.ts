@@ -17,11 +17,18 @@ export type Env = { Bindings: RequestContext };
 /** Hono's `getConnInfo` for the current runtime. */
 export type ConnInfoFn = (c: Context<Env>) => unknown;
 
+/** Reports `aborted` when `ctx.signal` aborts and `shutdown-seen` when `ctx.shutdown` does. */
 function watchSignal(route: string, ctx: RequestContext, id: string): void {
   const report = () => emit({ event: "aborted", route, id, reason: String(ctx.signal.reason) });
   if (ctx.signal.aborted) report();
   else ctx.signal.addEventListener("abort", report, { once: true });
+  const seen = () => emit({ event: "shutdown-seen", route, id });
+  if (ctx.shutdown.aborted) seen();
+  else ctx.shutdown.addEventListener("abort", seen, { once: true });
 }
+
+/** The message of the error `/throw-through` throws past Hono, to lameduck's `onError`. */
+export const THROUGH = "boom thrown through to lameduck";
 
 const encoder = new TextEncoder();
 
@@ -155,6 +162,16 @@ export function createApp(options: { trace: boolean }): FixtureApp {
 
   app.get("/throw", () => {
     throw new Error("boom from /throw");
+  });
+
+  // Hono answers a thrown error itself (500); this one goes through to lameduck's onError.
+  app.get("/throw-through", () => {
+    throw new Error(THROUGH);
+  });
+  app.onError((error, c) => {
+    if (error.message === THROUGH) throw error;
+    console.error(error);
+    return c.text("Internal Server Error", 500);
   });
   return {
     app,

@@ -67,6 +67,11 @@ export async function serveMode(serve: Serve, config: FixtureConfig): Promise<vo
     },
   } as ServeOptions;
   const s = serve(options);
+  s.signal.addEventListener(
+    "abort",
+    () => emit({ event: "server-signal", state: s.state, inFlight: s.inFlight }),
+    { once: true },
+  );
   for (const spec of hooks) {
     s.onShutdown(makeHook(spec, s), {
       name: spec.name,

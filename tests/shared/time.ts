@@ -28,3 +28,11 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The bound for "at once" in process-level tests: a loaded 2-core machine stays well inside it,
+ * and every slow alternative it tells apart does not (Node's 5 s `keepAliveTimeout`, the 10 s
+ * default `drainTimeout`, a hook's 5 s default timeout). Tests measure durations only where the
+ * duration is the point, and then with this much room.
+ */
+export const PROMPT_MS = 3_000;
