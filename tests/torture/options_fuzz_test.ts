@@ -65,15 +65,15 @@ async function runIn(
 }
 
 const DESCRIBE_FUZZ =
-  "random options either serve and shut down cleanly (no signal listener left) or throw a TypeError/RangeError naming an option";
+  "random options either serve and shut down cleanly (no signal listener left) or throw a TypeError/RangeError naming the option that is set wrong";
 const EDGE: [keyof EdgeProblems, string][] = [
   [
     "onListen",
-    "an onListen that throws is reported, not fatal: ready resolves and close() frees the port",
+    "an onListen that throws is reported, not fatal: onListen runs, ready resolves and close() frees the port",
   ],
   [
     "websocket",
-    "a websocket that is not an object is refused at the call or ignored, never a rejected ready",
+    "a websocket that is not an object throws a TypeError naming it on every runtime; an object is served",
   ],
   [
     "durations",
