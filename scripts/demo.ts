@@ -16,6 +16,7 @@
 import process from "node:process";
 import { type RuntimeName, selectedRuntimes } from "../tests/contract/harness.ts";
 import { failedCount, now, startLoad } from "./demo/client.ts";
+import { within } from "../tests/shared/time.ts";
 import { type ServerKind, startServer } from "./demo/process.ts";
 import { definitions, renderTable, type Row } from "./demo/table.ts";
 
@@ -47,14 +48,6 @@ function progress(message: string): void {
   process.stderr.write(`[demo ${at} s] ${message}\n`);
 }
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** `[4, 5, 9]` → `"4-9 ms"`. */
 function span(ms: number[]): string {
   const lo = Math.min(...ms);
@@ -80,7 +73,9 @@ async function run(runtime: RuntimeName, kind: ServerKind): Promise<Row> {
     `${label}: SIGTERM sent; ${stats.ok} requests done, ${stats.inFlightAtSignal} in flight`,
   );
 
-  let ended = await within(server.exited, config.exitTimeoutMs);
+  let ended = await within(server.exited, config.exitTimeoutMs, "the server to exit").catch(
+    () => undefined,
+  );
   let how: string;
   if (ended === undefined) {
     server.kill("SIGKILL");

@@ -33,7 +33,8 @@ step "unit tests on Deno"; "$bin/deno" test -A --quiet tests/unit/
 step "unit tests on Bun"; "$bin/bun" test tests/unit/
 step "unit tests on Node 24"; "$bin/node" --test tests/unit/*_test.ts
 
-# Alone, not beside other test files: it reads V8's scavenge statistics, which load disturbs.
+# Alone, not beside other test files: it reads V8's scavenge statistics, which load disturbs
+# (compared with a baseline measured in the same run, so the remaining noise cancels out).
 step "V8 GC regression on Node 24 (the forced-answer closure kept request garbage alive)"
 "$bin/node" --test tests/gc/*_test.ts
 

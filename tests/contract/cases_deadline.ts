@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PROMPT_MS } from "../shared/time.ts";
 import { now, RawConnection, rawRequest, type RuntimeName, sleep, tryConnect } from "./harness.ts";
 import { exitOf, is, reportOf, withFixture } from "./support.ts";
 
@@ -13,14 +14,14 @@ import { exitOf, is, reportOf, withFixture } from "./support.ts";
 export function deadlineCases(runtime: RuntimeName): void {
   // 5
   test("the listener closes after lameDuck: new connections are refused while a request is still in flight", async () => {
-    await withFixture(runtime, { lameDuck: 500 }, async (fx) => {
+    await withFixture(runtime, { lameDuck: 1_500 }, async (fx) => {
       let exitedAt: number | undefined;
       fx.exited.then((e) => (exitedAt = e.atMs));
       const conn = await RawConnection.connect(fx.port);
-      conn.send("GET", "/slow?ms=2500");
+      conn.send("GET", "/slow?ms=6000");
       await fx.waitFor(is("entered", "/slow"), 5_000, "/slow to be entered");
       const sigAt = fx.signal("SIGTERM");
-      await sleep(100);
+      await fx.waitFor((e) => e.event === "log" && e.type === "draining", 5_000, "draining");
       const during = await rawRequest(fx.port, "GET", "/fast");
       during.conn.destroy();
       assert.equal(during.res.status, 200, "a new connection during lameDuck is served");
@@ -29,10 +30,9 @@ export function deadlineCases(runtime: RuntimeName): void {
         "close",
         "lameDuck responses say Connection: close",
       );
-      assert.ok(during.res.doneAt - sigAt < 500, "test too slow: the lameDuck window had passed");
       let refusedAt: number | undefined;
       let last = "";
-      while (now() - sigAt < 2_300) {
+      while (now() - sigAt < 1_500 + PROMPT_MS) {
         last = await tryConnect(fx.port, 1_000);
         if (last === "ECONNREFUSED") {
           refusedAt = now();
@@ -42,13 +42,13 @@ export function deadlineCases(runtime: RuntimeName): void {
       }
       assert.ok(
         refusedAt !== undefined,
-        `never refused within 2.3 s of SIGTERM (last attempt: ${last})\n${fx.describe()}`,
+        `never refused within 4.5 s of SIGTERM (last attempt: ${last})\n${fx.describe()}`,
       );
       assert.ok(
-        refusedAt - sigAt >= 450,
+        refusedAt - sigAt >= 1_450,
         `refused ${
           (refusedAt - sigAt).toFixed(0)
-        } ms after SIGTERM, before lameDuck (500 ms) ended`,
+        } ms after SIGTERM, before lameDuck (1500 ms) ended`,
       );
       assert.equal(
         exitedAt,
@@ -58,14 +58,14 @@ export function deadlineCases(runtime: RuntimeName): void {
       const res = await conn.read({ timeoutMs: 5_000 });
       assert.ok(res.doneAt > refusedAt, "the in-flight request had already finished");
       assert.equal(res.status, 200);
-      assert.equal(res.body, "slow done after 2500 ms");
-      const exit = await exitOf(fx, 5_000);
+      assert.equal(res.body, "slow done after 6000 ms");
+      const exit = await exitOf(fx, 10_000);
       assert.equal(exit.code, 0, fx.describe());
     });
   });
 
   // 6
-  test("a handler that never resolves is cut at drainTimeout 300: ctx.signal aborts, exit 1 within 800 ms", async () => {
+  test("a handler that never resolves is cut at drainTimeout 300: ctx.signal aborts, exit 1 promptly after the deadline", async () => {
     await withFixture(runtime, { drainTimeout: 300 }, async (fx) => {
       const conn = await RawConnection.connect(fx.port);
       conn.send("GET", "/never");
@@ -79,8 +79,8 @@ export function deadlineCases(runtime: RuntimeName): void {
         `exited ${ms.toFixed(0)} ms after SIGTERM, before the 300 ms drainTimeout`,
       );
       assert.ok(
-        ms < 800,
-        `exited ${ms.toFixed(0)} ms after SIGTERM (drainTimeout 300 + 500 allowed)`,
+        ms < 300 + PROMPT_MS,
+        `exited ${ms.toFixed(0)} ms after SIGTERM (drainTimeout 300 + ${PROMPT_MS} allowed)`,
       );
       assert.ok(
         fx.events.some(is("aborted", "/never")),
@@ -94,13 +94,13 @@ export function deadlineCases(runtime: RuntimeName): void {
   });
 
   // 7
-  test("a second signal during the drain forces at once: exit 1 within 1 s of it (drainTimeout 10 s)", async () => {
+  test("a second signal during the drain forces at once: exit 1 promptly, long before drainTimeout 10 s", async () => {
     await withFixture(runtime, { drainTimeout: 10_000 }, async (fx) => {
       const conn = await RawConnection.connect(fx.port);
       conn.send("GET", "/never");
       await fx.waitFor(is("entered", "/never"), 5_000, "/never to be entered");
       const firstAt = fx.signal("SIGTERM");
-      await sleep(300);
+      await fx.waitFor((e) => e.event === "log" && e.type === "draining", 5_000, "draining");
       assert.equal(
         fx.events.some((e) => e.event === "finished"),
         false,
@@ -111,7 +111,7 @@ export function deadlineCases(runtime: RuntimeName): void {
       const ms = exit.atMs - secondAt;
       assert.equal(exit.code, 1, fx.describe());
       assert.ok(
-        ms < 1_000,
+        ms < PROMPT_MS,
         `exited ${ms.toFixed(0)} ms after the second signal (${
           (exit.atMs - firstAt).toFixed(0)
         } ms after the first)`,

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PROMPT_MS } from "../shared/time.ts";
 import { RawConnection, rawRequest, type RuntimeName, sleep, within } from "./harness.ts";
 import { exitOf, FIVE_CHUNKS, is, reportOf, withFixture } from "./support.ts";
 
@@ -133,7 +134,7 @@ export function exitCases(runtime: RuntimeName): void {
   });
 
   // 4
-  test("an idle keep-alive connection does not delay exit: SIGTERM exits 0 in under 1000 ms", async () => {
+  test("an idle keep-alive connection does not delay exit: SIGTERM exits 0 promptly, not after Node's 5 s keep-alive timeout", async () => {
     await withFixture(runtime, {}, async (fx) => {
       const { conn, res } = await rawRequest(fx.port, "GET", "/fast");
       assert.equal(res.status, 200);
@@ -148,7 +149,7 @@ export function exitCases(runtime: RuntimeName): void {
       const ms = exit.atMs - sigAt;
       assert.equal(exit.code, 0, fx.describe());
       assert.ok(
-        ms < 1_000,
+        ms < PROMPT_MS,
         `exit took ${ms.toFixed(0)} ms after SIGTERM with one idle keep-alive connection`,
       );
       await within(conn.ended, 2_000, "the idle connection to close");
@@ -158,8 +159,8 @@ export function exitCases(runtime: RuntimeName): void {
   // Regression: Node's close() never closes an accepted connection that sent nothing.
   test(
     runtime === "bun"
-      ? "a connection that never sends a byte does not delay exit (under 1000 ms); on Bun the client still sees it open 2 s later (known, open question)"
-      : "a connection that never sends a byte does not delay exit: SIGTERM exits 0 in under 1000 ms and the connection closes",
+      ? "known runtime limitation (Bun): a connection that never sends a byte does not delay exit, but the client still sees it open 2 s later"
+      : "a connection that never sends a byte does not delay exit: SIGTERM exits 0 promptly and the connection closes",
     async () => {
       await withFixture(runtime, {}, async (fx) => {
         const conn = await RawConnection.connect(fx.port);
@@ -169,7 +170,10 @@ export function exitCases(runtime: RuntimeName): void {
           const exit = await exitOf(fx, 10_000);
           const ms = exit.atMs - sigAt;
           assert.equal(exit.code, 0, fx.describe());
-          assert.ok(ms < 1_000, `exit took ${ms.toFixed(0)} ms with one silent connection open`);
+          assert.ok(
+            ms < PROMPT_MS,
+            `exit took ${ms.toFixed(0)} ms with one silent connection open`,
+          );
           // Open question: on Bun 1.4.5 the client sees this socket open 10 s after the process
           // exited (seen every run; uninvestigated; README table). Asserted as observed, so a
           // change shows up here; Deno and Node close it.
@@ -210,7 +214,7 @@ export function exitCases(runtime: RuntimeName): void {
         assert.equal(await within(closed, 5_000, "the WebSocket to close"), 1001);
         const exit = await exitOf(fx, 10_000);
         assert.equal(exit.code, 0, fx.describe());
-        assert.ok(exit.atMs - sigAt < 3_000, `exit took ${(exit.atMs - sigAt).toFixed(0)} ms`);
+        assert.ok(exit.atMs - sigAt < PROMPT_MS, `exit took ${(exit.atMs - sigAt).toFixed(0)} ms`);
         assert.equal(reportOf(fx).graceful, true);
       });
     });

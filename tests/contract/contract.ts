@@ -1,5 +1,5 @@
 /**
- * The cross-runtime contract of lameduck (docs: /work/shared/DESIGN.md), as one suite that
+ * The cross-runtime contract of lameduck (README.md, "The shutdown sequence"), as one suite that
  * `defineContract(runtime)` registers for a runtime. Each test spawns tests/contract/fixture.ts
  * on that runtime and talks to it over real sockets; `deno_test.ts`, `bun_test.ts` and
  * `node_test.ts` call it, so `node --test` can run the runtimes in separate processes.
@@ -10,17 +10,24 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, describe, test } from "node:test";
-import { binaryOf, killLeftovers, type RuntimeName, selectedRuntimes } from "./harness.ts";
+import { binaryOf, killLeftovers, type RuntimeName } from "./harness.ts";
+import { forRuntime } from "./selection.ts";
 import { apiCases } from "./cases_api.ts";
 import { deadlineCases } from "./cases_deadline.ts";
 import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
+import { promiseCases } from "./cases_promises.ts";
 
-/** Registers the whole contract for `runtime` (nothing when LAMEDUCK_RUNTIMES leaves it out). */
+/**
+ * Registers the whole contract for `runtime`; when LAMEDUCK_RUNTIMES leaves it out, a test that
+ * says so instead (failing unless LAMEDUCK_PARTIAL=1, see selection.ts).
+ */
 export function defineContract(runtime: RuntimeName): void {
-  if (!selectedRuntimes().includes(runtime)) return;
+  forRuntime(runtime, "the contract", () => defineFor(runtime));
+}
 
+function defineFor(runtime: RuntimeName): void {
   describe(`lameduck on ${runtime}`, () => {
     after(killLeftovers);
 
@@ -32,6 +39,7 @@ export function defineContract(runtime: RuntimeName): void {
     deadlineCases(runtime);
     featureCases(runtime);
     keepAliveCases(runtime);
+    promiseCases(runtime);
     apiCases(runtime);
   });
 }

@@ -5,30 +5,18 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type Exit,
-  type Fixture,
-  type FixtureEvent,
-  type RuntimeName,
-  start,
-  within,
-} from "./harness.ts";
-
-export interface Report {
-  reason: string;
-  graceful: boolean;
-  durationMs: number;
-  completed: number;
-  aborted: number;
-  hooks: { name: string; ok: boolean; durationMs: number; error?: string }[];
-}
+import type { ShutdownReport } from "../../mod.ts";
+import type { FixtureConfig, TortureConfig } from "../shared/fixture_config.ts";
+import { within } from "../shared/time.ts";
+import { type Exit, type Fixture, type FixtureEvent, start } from "./fixture_process.ts";
+import type { RuntimeName } from "./runtimes.ts";
 
 /** The shutdown report: from `finished`, or else from the logger's `closed` event. */
-export function reportOf(fx: Fixture): Report {
+export function reportOf(fx: Fixture): ShutdownReport {
   const finished = fx.events.find((e) => e.event === "finished");
-  if (finished) return finished.report as Report;
+  if (finished) return finished.report as ShutdownReport;
   const closed = fx.events.find((e) => e.event === "log" && e.type === "closed");
-  if (closed) return closed.report as Report;
+  if (closed) return closed.report as ShutdownReport;
   assert.fail(
     `No shutdown report (neither a finished line nor a closed log event)\n${fx.describe()}`,
   );
@@ -38,11 +26,11 @@ export const is = (event: string, route?: string) => (e: FixtureEvent): boolean 
   e.event === event && (route === undefined || e.route === route);
 
 /** Runs `body` with a fixture and always kills it afterwards. */
-export async function withFixture(
+export async function withFixture<C extends FixtureConfig | TortureConfig = FixtureConfig>(
   runtime: RuntimeName,
-  config: Record<string, unknown>,
+  config: C,
   body: (fx: Fixture) => Promise<void>,
-  launch: (runtime: RuntimeName, config: Record<string, unknown>) => Promise<Fixture> = start,
+  launch: (runtime: RuntimeName, config: C) => Promise<Fixture> = start,
 ): Promise<void> {
   const fx = await launch(runtime, config);
   try {

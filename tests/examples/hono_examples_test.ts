@@ -130,6 +130,8 @@ function value<T>(outcome: Seen<T>): T {
 
 interface ShutdownOutcome {
   sse: Seen<{ status: number; headers: Record<string, string>; events: string[] }>;
+  /** Seconds from SIGTERM to the end of the SSE body (`undefined` when it failed). */
+  sseEndedSeconds: number | undefined;
   sseConnection: Seen<string>;
   wsCloseCode: Seen<number>;
   readyzAfterEnd: Seen<number>;
@@ -165,6 +167,7 @@ async function shutDownMidStream(example: Example, webSocket: boolean): Promise<
     sse: "error" in sse
       ? sse
       : { status: sse.status, headers: sse.headers, events: sseEventNames(sse.body) },
+    sseEndedSeconds: "error" in sse ? undefined : (sse.doneAt - sigterm) / 1000,
     sseConnection: await seen(within(conn.ended, 10_000, "the SSE connection to end")),
     wsCloseCode,
     readyzAfterEnd,
@@ -199,9 +202,17 @@ for (const { runtime, args, webSocket } of EXAMPLES) {
       assert.equal(res.status, 200);
     });
 
-    test("SIGTERM mid-stream starts a graceful shutdown", async () => {
+    test("SIGTERM mid-stream starts a graceful shutdown: the stream ends cleanly, then the process exits by itself", async () => {
       outcome = shutDownMidStream(example, webSocket);
-      await outcome;
+      const { sse, sseEndedSeconds, exit } = await outcome;
+      // Without lameduck's listener SIGTERM's default action kills the process: signal set,
+      // the SSE body cut off mid-chunk.
+      assert.equal(exit.signal, null, `killed by ${exit.signal}\n${example.describe()}`);
+      assert.ok(!("error" in sse), `the SSE response failed: ${"error" in sse ? sse.error : ""}`);
+      assert.ok(
+        sseEndedSeconds !== undefined && sseEndedSeconds <= exit.seconds,
+        `the stream ended ${sseEndedSeconds} s after SIGTERM, the process exited after ${exit.seconds} s`,
+      );
     });
 
     test("the SSE client gets the final event and a complete chunked body", async () => {

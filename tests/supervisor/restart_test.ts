@@ -3,7 +3,8 @@
  * (new connection per request, then pooled keep-alive; every 8th request slow) through 10
  * restarts. No request may fail, every restart must complete, every generation must serve,
  * and each old generation's in-flight slow requests must complete. The negative control, a
- * naive stop-then-start restart of the same worker, must fail requests: it shows the test can.
+ * naive stop-then-start restart of the same worker, must refuse connections in each of its
+ * gaps and fail nothing else: it shows the test can fail, and for the reason it claims.
  *
  * @module
  */
@@ -13,14 +14,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import {
-  binaryOf,
-  ROOT,
-  type RuntimeName,
-  selectedRuntimes,
-  sleep,
-  within,
-} from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName, sleep, within } from "../contract/harness.ts";
+import { forEachRuntime } from "../contract/selection.ts";
 import { type Mode, type Outcome, startLoad } from "./load.ts";
 
 const CLI = join(ROOT, "src", "supervisor", "cli.ts");
@@ -132,7 +127,7 @@ async function restartProof(t: TestContext, runtime: RuntimeName, mode: Mode): P
   }
 }
 
-for (const runtime of selectedRuntimes() as RuntimeName[]) {
+forEachRuntime("lameduck run", (runtime) => {
   describe(`lameduck run with a ${runtime} worker`, () => {
     for (const mode of ["new connection per request", "pooled keep-alive"] as const) {
       test(`10 restarts under 16 clients (${mode}) fail no request`, async (t) => {
@@ -140,7 +135,7 @@ for (const runtime of selectedRuntimes() as RuntimeName[]) {
       });
     }
   });
-}
+});
 
 /** A port that was free a moment ago. */
 function freePort(): Promise<number> {
@@ -165,30 +160,48 @@ function startNaive(port: number): { child: ChildProcess; ready: Promise<void> }
   return { child, ready: within(ready, 10_000, "the naive worker to be ready") };
 }
 
-test("negative control: a naive stop-then-start restart of the same (graceful) worker fails requests", async (t) => {
+test("negative control: a naive stop-then-start restart of the same (graceful) worker refuses connections in every gap, and only there", async (t) => {
   const port = await freePort();
   let worker = startNaive(port);
   try {
     await worker.ready;
     const load = startLoad(port, 16, "new connection per request", SLOW_MS);
     await sleep(300);
+    // Each gap: from the SIGTERM to the old worker until the new one is ready. The old worker
+    // drains gracefully, so outside the gaps nothing may fail, and inside them a new connection
+    // can only be refused.
+    const gaps: { from: number; to: number }[] = [];
     for (let i = 0; i < 3; i++) {
       const old = worker.child;
       const exited = new Promise((resolve) => old.once("exit", resolve));
+      const from = performance.now();
       old.kill("SIGTERM");
       await within(exited, 10_000, "the old worker to exit");
       worker = startNaive(port);
       await worker.ready;
+      gaps.push({ from, to: performance.now() });
       await sleep(200);
     }
     await load.stop();
     const { failed } = summary(load.outcomes);
-    const codes = [...new Set(failed.map((o) => o.error))].join(", ");
+    const inGap = (o: Outcome) =>
+      gaps.findIndex((g) => o.startedAt >= g.from && o.startedAt <= g.to);
+    const refused = failed.filter((o) => o.error === "ECONNREFUSED");
+    const perGap = gaps.map((_, i) => refused.filter((o) => inGap(o) === i).length);
     t.diagnostic(
       `naive restarts (node worker, 3 restarts): ${load.outcomes.length} requests, ` +
-        `${failed.length} failed (${codes})`,
+        `${failed.length} failed, ECONNREFUSED per gap: ${perGap.join(" ")}`,
     );
-    assert.ok(failed.length > 0, "a naive restart failed no request: the proof could not fail");
+    const other = failed.filter((o) => o.error !== "ECONNREFUSED" || inGap(o) === -1);
+    assert.deepEqual(
+      other.slice(0, 5).map((o) => ({ error: o.error, gap: inGap(o) })),
+      [],
+      `${other.length} failures that are not a refusal inside a gap`,
+    );
+    assert.equal(refused.length, failed.length, "every failure is an ECONNREFUSED");
+    for (const [i, n] of perGap.entries()) {
+      assert.ok(n > 0, `gap ${i + 1} refused nothing: the proof could not fail there`);
+    }
   } finally {
     worker.child.kill("SIGKILL");
   }

@@ -16,14 +16,8 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, test } from "node:test";
 import { bindSocket } from "../../src/supervisor/socket.ts";
-import {
-  binaryOf,
-  ROOT,
-  type RuntimeName,
-  selectedRuntimes,
-  sleep,
-  within,
-} from "../contract/harness.ts";
+import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+import { forEachRuntime } from "../contract/selection.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "lameduck-systemd-"));
 const calls = join(dir, "calls.log");
@@ -57,7 +51,7 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   await within(poll(), 15_000, `${what}; calls: ${JSON.stringify(notifications())}`);
 }
 
-for (const runtime of selectedRuntimes() as RuntimeName[]) {
+forEachRuntime("systemd notify", (runtime) => {
   test(`a ${runtime} server under Type=notify sends READY=1 once listening and STOPPING=1 on SIGTERM`, async () => {
     rmSync(calls, { force: true });
     const args = runtime === "deno" ? ["run", "-A", WORKER] : [WORKER];
@@ -75,7 +69,7 @@ for (const runtime of selectedRuntimes() as RuntimeName[]) {
       child.kill("SIGKILL");
     }
   });
-}
+});
 
 test("lameduck run under Type=notify-reload: READY=1, RELOADING=1 + MONOTONIC_USEC, READY=1, STOPPING=1, from the supervisor only", async () => {
   rmSync(calls, { force: true });

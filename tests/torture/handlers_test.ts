@@ -9,7 +9,8 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { killLeftovers, RUNTIMES, selectedRuntimes, sleep, within } from "../contract/harness.ts";
+import { forEachRuntime } from "../contract/selection.ts";
+import { killLeftovers, sleep, within } from "../contract/harness.ts";
 import {
   exchange,
   exitOf,
@@ -38,9 +39,7 @@ const FAILING = [
 /** Generous slack over a deadline on this shared 2-core machine. */
 const SLACK_MS = 2_000;
 
-for (const runtime of RUNTIMES) {
-  if (!selectedRuntimes().includes(runtime)) continue;
-
+forEachRuntime("torture: misbehaving handlers", (runtime) => {
   describe(`torture: misbehaving handlers on ${runtime}`, () => {
     after(killLeftovers);
 
@@ -153,4 +152,4 @@ for (const runtime of RUNTIMES) {
       });
     });
   });
-}
+});

@@ -7,14 +7,10 @@
  */
 
 import net from "node:net";
-import {
-  type Fixture,
-  type FixtureConfig,
-  now,
-  type RuntimeName,
-  sleep,
-  start,
-} from "../contract/harness.ts";
+import type { TortureConfig } from "../shared/fixture_config.ts";
+import { now, sleep } from "../shared/time.ts";
+import { type Fixture, start } from "../contract/fixture_process.ts";
+import type { RuntimeName } from "../contract/runtimes.ts";
 import { exitOf, withFixture as withContractFixture } from "../contract/support.ts";
 
 const SCRIPT = "tests/torture/fixture.ts";
@@ -23,14 +19,14 @@ const SCRIPT = "tests/torture/fixture.ts";
 export const SECRET = "torture-secret";
 
 /** Starts the torture fixture on `runtime` and waits for its `ready` line. */
-export function launch(runtime: RuntimeName, config: FixtureConfig = {}): Promise<Fixture> {
+export function launch(runtime: RuntimeName, config: TortureConfig = {}): Promise<Fixture> {
   return start(runtime, config, 20_000, SCRIPT);
 }
 
 /** Runs `body` with a torture fixture and always kills it afterwards. */
 export function withFixture(
   runtime: RuntimeName,
-  config: FixtureConfig,
+  config: TortureConfig,
   body: (fx: Fixture) => Promise<void>,
 ): Promise<void> {
   return withContractFixture(runtime, config, body, launch);

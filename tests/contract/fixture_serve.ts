@@ -1,0 +1,99 @@
+/**
+ * The contract fixture's serve mode: `serve()` the Hono app with the driver's options, log every
+ * lifecycle event as a `log` line, register the configured hooks, and report `ready` and
+ * `finished`.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { LifecycleEvent, ServeOptions, Server } from "../../mod.ts";
+import type { FixtureConfig, HookSpec } from "../shared/fixture_config.ts";
+import { sleep } from "../shared/time.ts";
+import { createApp, loadConnInfo, wsHelpers } from "./fixture_app.ts";
+import { emit } from "./fixture_output.ts";
+
+type Serve = (options: ServeOptions) => Server;
+
+function makeHook(spec: HookSpec, server: Server): () => Promise<void> {
+  return async () => {
+    emit({ event: "hook-run", name: spec.name, inFlight: server.inFlight, state: server.state });
+    if (spec.kind === "throw") throw new Error(`hook ${spec.name} failed on purpose`);
+    if (spec.kind === "hang") return new Promise<void>(() => {});
+    if (spec.ms) await sleep(spec.ms);
+    emit({ event: "hook-done", name: spec.name });
+  };
+}
+
+/** The `onError` option a config names (see {@linkcode FixtureConfig}). */
+function onErrorOf(
+  kind: FixtureConfig["onError"],
+): Pick<ServeOptions, "onError"> {
+  if (kind === "teapot") {
+    return {
+      onError: (error: unknown) => {
+        emit({ event: "on-error", error: String(error) });
+        return new Response(`onError: ${(error as Error)?.message ?? String(error)}`, {
+          status: 418,
+          headers: { "x-on-error": "teapot" },
+        });
+      },
+    };
+  }
+  if (kind === "throw") {
+    return {
+      onError: () => {
+        throw new Error("onError itself failed on purpose");
+      },
+    };
+  }
+  return {};
+}
+
+/** Serves the fixture app with `config`; writes `ready` (or `ready-rejected` and exits 2). */
+export async function serveMode(serve: Serve, config: FixtureConfig): Promise<void> {
+  const { mode: _mode, hooks = [], trace = false, onError, ...passThrough } = config;
+  const { app, attach } = createApp({ trace });
+  const options = {
+    port: 0,
+    hostname: "127.0.0.1",
+    ...passThrough,
+    ...onErrorOf(onError),
+    ...(wsHelpers?.websocket ? { websocket: wsHelpers.websocket } : {}),
+    fetch: app.fetch,
+    logger: (e: LifecycleEvent) => {
+      const { type, ...rest } = e;
+      emit({ event: "log", type, ...rest });
+    },
+  } as ServeOptions;
+  const s = serve(options);
+  s.signal.addEventListener(
+    "abort",
+    () => emit({ event: "server-signal", state: s.state, inFlight: s.inFlight }),
+    { once: true },
+  );
+  for (const spec of hooks) {
+    s.onShutdown(makeHook(spec, s), {
+      name: spec.name,
+      ...(spec.timeout === undefined ? {} : { timeout: spec.timeout }),
+    });
+  }
+  s.finished.then(
+    (report) => emit({ event: "finished", report }),
+    (error) => emit({ event: "finished-rejected", error: String(error) }),
+  );
+  attach(s, await loadConnInfo(s.runtime));
+  try {
+    const address = await s.ready;
+    emit({
+      event: "ready",
+      port: address.port,
+      hostname: address.hostname,
+      url: address.url,
+      runtime: s.runtime,
+    });
+  } catch (error) {
+    emit({ event: "ready-rejected", error: String(error) });
+    process.exit(2);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `lameduck run`'s promises about processes and signals (README, "Zero-downtime restarts"): the
+ * serving worker dying ends the supervisor with its status; workers run in their own process
+ * group, so a Ctrl-C (SIGINT to the terminal's foreground process group) reaches only the
+ * supervisor, which sends the worker one SIGTERM; SIGUSR2 restarts like SIGHUP. Node workers:
+ * none of this depends on the worker's runtime.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { test } from "node:test";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { within } from "../shared/time.ts";
+
+const CLI = join(ROOT, "src", "supervisor", "cli.ts");
+const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+
+interface Run {
+  child: ChildProcess;
+  /** SIGKILLs the supervisor and every worker it logged, and stops reading (cleanup only). */
+  kill(): void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  log(): string;
+  /** Resolves with the first match of `pattern` in the log (past or future). */
+  until(pattern: RegExp, what: string, ms?: number): Promise<RegExpExecArray>;
+}
+
+/**
+ * Starts `lameduck run` with a Node worker. `detached` gives the supervisor its own process
+ * group, as a shell does for a foreground job, so the test can signal that whole group.
+ */
+function run(detached = false): Run {
+  const child = spawn(
+    binaryOf("node"),
+    [CLI, "run", "--port", "0", "--host", "127.0.0.1", "--", binaryOf("node"), WORKER],
+    {
+      env: { ...process.env, WORKER_REPORT: "1" },
+      stdio: ["ignore", "ignore", "pipe"],
+      detached,
+    },
+  );
+  let log = "";
+  const waiters = new Set<() => void>();
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (text: string) => {
+    log += text;
+    for (const wake of waiters) wake();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve) => child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const until = (pattern: RegExp, what: string, ms = 15_000) =>
+    within(
+      new Promise<RegExpExecArray>((resolve) => {
+        const check = () => {
+          const m = pattern.exec(log);
+          if (!m) return;
+          waiters.delete(check);
+          resolve(m);
+        };
+        waiters.add(check);
+        check();
+      }),
+      ms,
+      `${what}\nsupervisor log:\n${log}`,
+    );
+  const kill = () => {
+    const pids = [
+      child.pid!,
+      ...[...log.matchAll(/started \(pid (\d+)\)/g)].map((m) => Number(m[1])),
+    ];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    // A worker outliving the test would hold the pipe open and keep the runner alive.
+    child.stderr!.destroy();
+  };
+  return { child, exited, log: () => log, until, kill };
+}
+
+/** The process group of `pid` (field 5 of /proc/<pid>/stat). */
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}
+
+async function workerAndPort(sup: Run): Promise<{ pid: number; port: number }> {
+  const port = Number((await sup.until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
+  const pid = Number((await sup.until(/worker 1 \(pid (\d+)\) ready/, "worker 1"))[1]);
+  return { pid, port };
+}
+
+test("the serving worker exiting by itself ends the supervisor with its status (3)", async () => {
+  const sup = run();
+  try {
+    const { port } = await workerAndPort(sup);
+    const res = await fetch(`http://127.0.0.1:${port}/exit?code=3`);
+    await res.text();
+    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    assert.deepEqual(exit, { code: 3, signal: null }, sup.log());
+    assert.match(sup.log(), /worker 1 \(pid \d+\) exited 3 unexpectedly; stopping/);
+  } finally {
+    sup.kill();
+  }
+});
+
+test("the serving worker killed by SIGKILL ends the supervisor with 128 + 9, not 0", async () => {
+  const sup = run();
+  try {
+    const { pid } = await workerAndPort(sup);
+    process.kill(pid, "SIGKILL");
+    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    assert.deepEqual(exit, { code: 128 + constants.signals.SIGKILL, signal: null }, sup.log());
+    assert.match(sup.log(), /worker 1 \(pid \d+\) killed by SIGKILL unexpectedly; stopping/);
+  } finally {
+    sup.kill();
+  }
+});
+
+test("workers run in their own process group: Ctrl-C (SIGINT to the foreground group) reaches only the supervisor, which sends the worker one SIGTERM", async () => {
+  const sup = run(true);
+  try {
+    const { pid } = await workerAndPort(sup);
+    const group = processGroup(sup.child.pid!);
+    assert.equal(group, sup.child.pid, "the supervisor leads its own group (the test's terminal)");
+    assert.notEqual(processGroup(pid), group, "the worker is in the supervisor's process group");
+    process.kill(-group, "SIGINT"); // what the terminal does on Ctrl-C
+    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
+    assert.match(sup.log(), /SIGINT: draining worker 1 and exiting/);
+    // The worker heard only the supervisor's SIGTERM: had Ctrl-C reached it too, its shutdown
+    // would say SIGINT, and the second signal would have forced it.
+    assert.match(sup.log(), new RegExp(`worker ${pid}: closed by SIGTERM \\(graceful true\\)`));
+    assert.doesNotMatch(sup.log(), /again: forwarding/);
+  } finally {
+    sup.kill();
+  }
+});
+
+test("SIGUSR2 restarts like SIGHUP: a new worker serves, the old one drains", async () => {
+  const sup = run();
+  try {
+    const { pid, port } = await workerAndPort(sup);
+    sup.child.kill("SIGUSR2");
+    await sup.until(/SIGUSR2: restarting/, "the restart to start");
+    const next = Number((await sup.until(/worker 2 \(pid (\d+)\) ready/, "worker 2"))[1]);
+    await sup.until(/restart done/, "the restart to finish");
+    assert.notEqual(next, pid);
+    const served = (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
+    assert.equal(served, String(next), "the new worker serves");
+    assert.match(sup.log(), new RegExp(`worker ${pid}: closed by SIGTERM \\(graceful true\\)`));
+    sup.child.kill("SIGTERM");
+    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
+  } finally {
+    sup.kill();
+  }
+});
