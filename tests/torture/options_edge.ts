@@ -55,8 +55,9 @@ async function onListen(): Promise<string[]> {
 
 /**
  * DESIGN.md: every invalid option throws at the call. `websocket` is checked on every runtime
- * (README options table): anything but an object throws a TypeError naming it; an object is
- * served (Deno and Node ignore it). A rejected `ready` is never right.
+ * (README options table): anything but an object (Bun's handlers) or a function (Node's upgrade
+ * listener) throws a TypeError naming it; an object or a function is served (each runtime
+ * ignores the other's form). A rejected `ready` is never right.
  */
 async function websocket(): Promise<string[]> {
   const problems: string[] = [];
@@ -75,7 +76,8 @@ async function websocket(): Promise<string[]> {
       outcome = named ? "threw" : `threw ${String(error)}`;
     }
     const shown = typeof value === "function" ? "a function" : JSON.stringify(value);
-    const expected = value !== null && typeof value === "object" ? "served" : "threw";
+    const served = (value !== null && typeof value === "object") || typeof value === "function";
+    const expected = served ? "served" : "threw";
     if (outcome !== expected) problems.push(`${shown}: ${outcome}, expected ${expected}`);
   }
   return problems;

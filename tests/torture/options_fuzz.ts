@@ -82,7 +82,7 @@ const OPTION_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   onListen: option(fc.constantFrom(() => {}, throws("onListen"))),
   onError: option(fc.constant(() => new Response("e", { status: 500 }))),
   logger: option(fc.constantFrom(false, () => {}, throws("logger")), true, "stderr"),
-  websocket: option(fc.constant({ message() {} }), null, "handlers", 1),
+  websocket: option(fc.constantFrom({ message() {} }, () => {}), null, "handlers", 1),
 };
 
 /** A random options value: usually an object with some real and some random keys. */

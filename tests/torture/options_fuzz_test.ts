@@ -73,7 +73,7 @@ const EDGE: [keyof EdgeProblems, string][] = [
   ],
   [
     "websocket",
-    "a websocket that is not an object throws a TypeError naming it on every runtime; an object is served",
+    "a websocket that is neither an object nor a function throws a TypeError naming it on every runtime; an object or a function is served",
   ],
   [
     "durations",
