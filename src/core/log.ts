@@ -35,6 +35,8 @@ export function formatEvent(event: LifecycleEvent): string {
     case "error":
       return `${event.request ? `${event.request.method} ${event.request.url}: ` : ""}` +
         `fetch failed: ${describeError(event.error)}`;
+    case "warning":
+      return event.message;
     case "closed": {
       const r = event.report;
       const hooks = r.hooks.length === 0

@@ -110,7 +110,9 @@ export type LifecycleEvent =
   | { type: "forced"; inFlight: number }
   | { type: "hook"; hook: HookReport }
   | { type: "error"; error: unknown; request?: Request }
-  | { type: "closed"; report: ShutdownReport };
+  | { type: "closed"; report: ShutdownReport }
+  /** Something configured cannot take effect (e.g. `websocket` on an inherited socket). */
+  | { type: "warning"; message: string };
 
 /** Options of {@linkcode ServeOptions.logger}. */
 export type Logger = false | ((event: LifecycleEvent) => void);
