@@ -89,12 +89,14 @@ export function serve(options: ServeOptions): Server {
  * cannot take effect there (the runtime's own server object is absent).
  */
 function warnInherited(runtime: Runtime, options: ReturnType<typeof resolveOptions>): void {
-  const helpers = runtime === "bun" ? "hono/bun" : "hono/deno";
+  // hono/deno's getConnInfo reads `remoteAddr`, which every path provides.
+  const helpers = runtime === "bun"
+    ? "hono/bun's getConnInfo and upgradeWebSocket do not work"
+    : "hono/deno's upgradeWebSocket does not work";
   const message = `${runtime}: the inherited socket is served through node:http, so ` +
     (options.websocket === undefined ? "" : "the websocket option is ignored (no WebSockets " +
       "are served), and ") +
-    `${helpers}'s getConnInfo and upgradeWebSocket do not work (use ctx.remoteAddr for the ` +
-    `client address)`;
+    `${helpers} (use ctx.remoteAddr for the client address)`;
   const event = { type: "warning", message } as const;
   if (options.logger === undefined) logToStderr(event);
   else if (options.logger !== false) {
