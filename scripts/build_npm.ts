@@ -23,13 +23,13 @@ export const OUT: string = join(ROOT, "npm");
 /** Oldest Node the package supports; tests/package/ runs it on the machine's Node 20 too. */
 const NODE_ENGINES = ">=20.19";
 
-interface DenoJson {
+export interface DenoJson {
   version: string;
   license: string;
 }
 
 /** The generated package.json. */
-function manifest(deno: DenoJson): Record<string, unknown> {
+export function manifest(deno: DenoJson): Record<string, unknown> {
   return {
     name: "lameduck",
     version: deno.version,
