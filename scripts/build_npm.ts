@@ -11,7 +11,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,13 +23,13 @@ export const OUT: string = join(ROOT, "npm");
 /** Oldest Node the package supports; tests/package/ runs it on the machine's Node 20 too. */
 const NODE_ENGINES = ">=20.19";
 
-interface DenoJson {
+export interface DenoJson {
   version: string;
   license: string;
 }
 
 /** The generated package.json. */
-function manifest(deno: DenoJson): Record<string, unknown> {
+export function manifest(deno: DenoJson): Record<string, unknown> {
   return {
     name: "lameduck",
     version: deno.version,
@@ -44,7 +44,10 @@ function manifest(deno: DenoJson): Record<string, unknown> {
     bin: { lameduck: "./src/supervisor/cli.js" },
     main: "./mod.js",
     types: "./mod.d.ts",
-    files: ["mod.js", "mod.d.ts", "src/", "README.md", "LICENSE"],
+    // docs/ and CHANGELOG.md: the README links to them, and relative links must resolve where
+    // the README is read (an installed package, an editor). No `repository`, `homepage` or `bugs`:
+    // the project has no public repository URL yet, and a made-up one would be a dead link.
+    files: ["mod.js", "mod.d.ts", "src/", "docs/", "README.md", "CHANGELOG.md", "LICENSE"],
     sideEffects: false,
     engines: { node: NODE_ENGINES },
     keywords: [
@@ -76,7 +79,10 @@ export function buildNpm(): string {
     throw new Error(`tsc failed (${compiled.status}):\n${compiled.stdout}${compiled.stderr}`);
   }
   writeFileSync(join(OUT, "package.json"), JSON.stringify(manifest(deno), null, 2) + "\n");
-  for (const file of ["README.md", "LICENSE"]) copyFileSync(join(ROOT, file), join(OUT, file));
+  for (const file of ["README.md", "CHANGELOG.md", "LICENSE"]) {
+    copyFileSync(join(ROOT, file), join(OUT, file));
+  }
+  cpSync(join(ROOT, "docs"), join(OUT, "docs"), { recursive: true });
   return OUT;
 }
 

@@ -56,6 +56,9 @@ step "deploy recipes: PM2, PID 1 (unshare; skipped, not passed, without it), Kub
 step "npm package: build, pack, install; publint, attw, consumer type-checks; contract on the installed package"
 "$bin/node" --test tests/package/*_test.ts
 
+step "documentation: code blocks type-check, links ship, documented Deno and systemd lines run as written"
+"$bin/node" --test tests/docs/*_test.ts
+
 step "examples (Hono on each runtime) and the demo"
 "$bin/node" --test tests/examples/*_test.ts
 

@@ -6,6 +6,7 @@
 
 import { inheritedFd, type Notice } from "./core/activation.ts";
 import type { Adapter } from "./core/adapter.ts";
+import { logToStderr } from "./core/log.ts";
 import { resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
@@ -79,9 +80,36 @@ export function serve(options: ServeOptions): Server {
   // node:http on every runtime (see the README's socket-activation section).
   const adapter = loadAdapter(fd === undefined ? runtime : "node");
   const server = new LameduckServer(resolved, { runtime, adapter, hub, fd });
+  if (fd !== undefined && runtime !== "node") warnInherited(runtime, resolved);
   if (notifyPath) reportTo(notifyPath, server);
   if (systemd) reportToSystemd(server);
   return server;
+}
+
+/**
+ * On Deno and Bun an inherited socket is served through `node:http`: say once, at start, what
+ * cannot take effect there (the runtime's own server object is absent).
+ */
+function warnInherited(runtime: Runtime, options: ReturnType<typeof resolveOptions>): void {
+  // hono/deno's getConnInfo reads `remoteAddr`, which every path provides.
+  const helpers = runtime === "bun"
+    ? "hono/bun's getConnInfo and upgradeWebSocket do not work"
+    : "hono/deno's upgradeWebSocket does not work";
+  const message = `${runtime}: the inherited socket is served through node:http, so ` +
+    (typeof options.websocket === "object"
+      ? `${runtime}'s websocket handlers are ignored (pass a function that attaches an ` +
+        `upgrade listener to the node:http server to serve WebSockets here), and `
+      : "") +
+    `${helpers} (use ctx.remoteAddr for the client address)`;
+  const event = { type: "warning", message } as const;
+  if (options.logger === undefined) logToStderr(event);
+  else if (options.logger !== false) {
+    try {
+      options.logger(event);
+    } catch (error) {
+      console.error("lameduck: the logger threw:", error);
+    }
+  }
 }
 
 /** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */

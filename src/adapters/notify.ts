@@ -6,21 +6,49 @@
  * @module
  */
 
-import { createConnection } from "node:net";
+import { createConnection, type Socket } from "node:net";
 import { formatNotice, type Notice } from "../core/activation.ts";
 
 /** Sends notices in order; never throws (a supervisor that went away is not an error here). */
 export type Notify = (notice: Notice) => void;
 
-/** Connects to `path` and returns the sender. Notices sent before the connection are queued. */
+/** The hint for the permission Deno refused (`NotCapable`), or nothing. */
+function hint(error: Error): string {
+  return error.name === "NotCapable"
+    ? " (Deno: grant --allow-net, --allow-read and --allow-write for it, or run with -A)"
+    : "";
+}
+
+/**
+ * Connects to `path` and returns the sender. Notices sent before the connection are queued.
+ * Never throws: when the connection cannot be made (Deno without the permission to reach the
+ * socket throws `NotCapable` at the call), it warns once and the notices are dropped, so the
+ * supervisor does not see this server as ready and says so.
+ */
 export function connectNotify(path: string): Notify {
-  const socket = createConnection({ path });
-  socket.on("error", (error) => {
-    console.error(`lameduck: cannot notify the supervisor at ${path}: ${error.message}`);
-  });
+  let warned = false;
+  const warn = (error: Error) => {
+    if (warned) return;
+    warned = true;
+    console.error(
+      `lameduck: cannot notify the supervisor at ${path}: ${error.message}${hint(error)}`,
+    );
+  };
+  let socket: Socket;
+  try {
+    socket = createConnection({ path });
+  } catch (error) {
+    warn(error as Error);
+    return () => {};
+  }
+  socket.on("error", warn);
   // The notification channel alone must not keep the process alive.
   socket.unref();
   return (notice) => {
-    if (!socket.destroyed) socket.write(formatNotice(notice));
+    try {
+      if (!socket.destroyed) socket.write(formatNotice(notice));
+    } catch (error) {
+      warn(error as Error);
+    }
   };
 }

@@ -10,6 +10,9 @@ import type { Runtime } from "../core/types.ts";
 
 interface DenoLike {
   readonly pid: number;
+  permissions: {
+    querySync(descriptor: { name: "env"; variable: string }): { state: string };
+  };
   env: { get(name: string): string | undefined; delete(name: string): void };
   addSignalListener(signal: string, listener: () => void): void;
   removeSignalListener(signal: string, listener: () => void): void;
@@ -35,10 +38,17 @@ export function detectRuntime(): Runtime {
   throw new Error("Unsupported runtime: lameduck runs on Deno, Bun and Node");
 }
 
-/** Runs `read`; `undefined` when it throws (Deno without `--allow-env`). */
-function permitted<T>(read: () => T): T | undefined {
+/**
+ * Runs `use` when Deno grants access to the variable `name`: an optional variable must never
+ * stop the process at a permission prompt (`deno run --allow-net` in a terminal asks for each
+ * variable read without `--allow-env`), so a variable the process may not read counts as unset.
+ */
+function ifPermitted<T>(deno: DenoLike, name: string, use: () => T): T | undefined {
   try {
-    return read();
+    if (deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return use();
   } catch {
     return undefined;
   }
@@ -50,8 +60,8 @@ export function platformFor(runtime: Runtime): Platform {
     const deno = global.Deno!;
     return {
       pid: deno.pid,
-      env: (name) => permitted(() => deno.env.get(name)),
-      unsetEnv: (name) => void permitted(() => deno.env.delete(name)),
+      env: (name) => ifPermitted(deno, name, () => deno.env.get(name)),
+      unsetEnv: (name) => void ifPermitted(deno, name, () => deno.env.delete(name)),
       onSignal(signal, listener) {
         deno.addSignalListener(signal, listener);
         return () => deno.removeSignalListener(signal, listener);

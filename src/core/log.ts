@@ -48,6 +48,8 @@ export function formatEvent(event: LifecycleEvent): string {
           describeError(event.error)
         }`
         : `error: ${describeError(event.error)}`;
+    case "warning":
+      return event.message;
     case "closed": {
       const r = event.report;
       const hooks = r.hooks.length === 0

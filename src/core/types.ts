@@ -118,7 +118,9 @@ export type LifecycleEvent =
   | { type: "error"; error: unknown; request?: Request }
   /** The server never listened (`ready` rejected with `error`); nothing was served. */
   | { type: "failed"; error: unknown; address: string }
-  | { type: "closed"; report: ShutdownReport };
+  | { type: "closed"; report: ShutdownReport }
+  /** Something configured cannot take effect (e.g. `websocket` on an inherited socket). */
+  | { type: "warning"; message: string };
 
 /** Options of {@linkcode ServeOptions.logger}. */
 export type Logger = false | ((event: LifecycleEvent) => void);

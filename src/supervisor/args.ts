@@ -14,10 +14,23 @@ export interface RunOptions {
   readyTimeout: number;
   /** The worker command and its arguments. */
   command: string[];
+  /** Where to write the supervisor's PID (the one to send `SIGHUP` to), if anywhere. */
+  pidFile?: string;
 }
 
+/** What the command line asks for. */
+export type Invocation =
+  | { kind: "run"; options: RunOptions }
+  | { kind: "help"; text: string }
+  | { kind: "version"; text: string };
+
+/** The package version (kept equal to deno.json's by tests/unit/run_args_test.ts). */
+export const VERSION = "0.1.0";
+
 /** The usage text. */
-export const USAGE = `Usage: lameduck run [--port N] [--host H] [--ready-timeout MS] -- <command...>
+export const USAGE =
+  `Usage: lameduck run [--port N] [--host H] [--ready-timeout MS] [--pid-file PATH] -- <command...>
+       lameduck --help | --version
 
 Binds the listening socket once and runs <command> as a worker that inherits it (fd 3,
 LISTEN_FDS=1, LISTEN_PID). On SIGHUP or SIGUSR2 a new worker starts; once it is ready the old
@@ -25,8 +38,12 @@ one gets SIGTERM and drains. SIGTERM or SIGINT drains the worker and exits with 
 
 Options:
   --port N             port to bind (default 8000; 0 picks a free one)
-  --host H             address to bind (default 0.0.0.0)
-  --ready-timeout MS   how long a new worker may take to report ready (default 10000)`;
+  --host H             address or host name to bind (default 0.0.0.0; a name binds its first
+                       address)
+  --ready-timeout MS   how long a new worker may take to report ready (default 10000)
+  --pid-file PATH      write the supervisor's PID to PATH (send SIGHUP to that PID to restart)
+  -h, --help           print this help and exit
+  -V, --version        print the version and exit`;
 
 /** Reads an option's value: `--name value` or `--name=value`. */
 function valueOf(args: string[], i: number, name: string): [string, number] {
@@ -45,6 +62,27 @@ function integer(name: string, text: string, min: number, max: number): number {
     );
   }
   return n;
+}
+
+const HELP = new Set(["--help", "-h", "help"]);
+const VERSIONS = new Set(["--version", "-V", "version"]);
+
+/**
+ * Reads the whole command line (after `lameduck`): `run ...`, help or version. Help or version
+ * asked for anywhere before `--` wins over the rest.
+ *
+ * @throws {TypeError} For an unknown command, and as {@linkcode parseRunArgs} does.
+ * @throws {RangeError} As {@linkcode parseRunArgs} does.
+ */
+export function parseCommandLine(args: readonly string[]): Invocation {
+  const end = args.indexOf("--");
+  const own = end === -1 ? args : args.slice(0, end);
+  if (own.some((arg) => HELP.has(arg))) return { kind: "help", text: USAGE };
+  if (own.some((arg) => VERSIONS.has(arg))) return { kind: "version", text: `lameduck ${VERSION}` };
+  const [command, ...rest] = args;
+  if (command === undefined) throw new TypeError("Missing the command (lameduck run ...)");
+  if (command !== "run") throw new TypeError(`Unknown command ${JSON.stringify(command)}`);
+  return { kind: "run", options: parseRunArgs(rest) };
 }
 
 /**
@@ -71,6 +109,10 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
       [value, i] = valueOf(list, i, name);
       if (value === "") throw new TypeError(`Invalid --host: expected an address, got ""`);
       options.host = value;
+    } else if (name === "--pid-file") {
+      [value, i] = valueOf(list, i, name);
+      if (value === "") throw new TypeError(`Invalid --pid-file: expected a path, got ""`);
+      options.pidFile = value;
     } else if (name === "--ready-timeout") {
       [value, i] = valueOf(list, i, name);
       options.readyTimeout = integer("--ready-timeout", value, 1, 3_600_000);
@@ -80,4 +122,69 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
   }
   if (options.command.length === 0) throw new TypeError("Missing the worker command after --");
   return options;
+}
+
+/** The variables a Deno worker must be able to read under `lameduck run`. */
+export const WORKER_ENV = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"];
+
+/** Deno flags that take their value as the next argument (so it is not the script). */
+const DENO_VALUE_FLAGS = new Set(["-c", "--config", "--import-map", "--lock", "--cert"]);
+
+/** Whether a `--allow-x` / `-X` flag (any spelling) is present; its list, if it has one. */
+function granted(flags: readonly string[], long: string, short: string): string[] | "all" | null {
+  let found: string[] | null = null;
+  for (const flag of flags) {
+    if (flag === long || flag === short) return "all";
+    for (const prefix of [`${long}=`, `${short}=`]) {
+      if (flag.startsWith(prefix)) {
+        found = [...(found ?? []), ...flag.slice(prefix.length).split(",")];
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * For a worker command run as `deno run ...`: what its permission flags miss for `lameduck run`
+ * (the worker could not read `LISTEN_FDS`, so it would bind a port of its own instead of the
+ * inherited socket, and could not report ready), or `undefined` when nothing is missing or the
+ * command is not `deno run` (only the flags on the command line are known).
+ *
+ * @param tmp The directory of the supervisor's notify sockets, for the suggested flags.
+ */
+export function denoWorkerProblem(command: readonly string[], tmp: string): string | undefined {
+  const [binary, sub, ...rest] = command;
+  if (binary === undefined || !/(^|\/)deno(\.exe)?$/.test(binary) || sub !== "run") {
+    return undefined;
+  }
+  const flags: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith("-")) break; // the script: what follows is its own arguments
+    flags.push(arg);
+    if (DENO_VALUE_FLAGS.has(arg)) i++;
+  }
+  if (flags.some((f) => f === "-A" || f === "--allow-all" || /^(-P|--permission-set)/.test(f))) {
+    return undefined;
+  }
+  const missing: string[] = [];
+  const env = granted(flags, "--allow-env", "-E");
+  if (env !== "all") {
+    const covers = (name: string) =>
+      env?.some((item) =>
+        item === name || (item.endsWith("*") && name.startsWith(item.slice(0, -1)))
+      );
+    const absent = WORKER_ENV.filter((name) => !covers(name));
+    if (absent.length > 0) missing.push(`--allow-env for ${absent.join(", ")}`);
+  }
+  for (
+    const [long, short] of [["--allow-net", "-N"], ["--allow-read", "-R"], ["--allow-write", "-W"]]
+  ) {
+    if (granted(flags, long!, short!) === null) missing.push(long!);
+  }
+  if (missing.length === 0) return undefined;
+  return `the worker runs Deno without ${missing.join(", ")}: it could not adopt the ` +
+    `inherited socket (it would bind a port of its own) or report ready. Run it with -A, or with ` +
+    `--allow-net --allow-env=${WORKER_ENV.join(",")} --allow-read=${tmp} --allow-write=${tmp} ` +
+    `(plus what the app itself needs)`;
 }

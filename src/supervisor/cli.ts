@@ -11,34 +11,53 @@
  * ```sh
  * node node_modules/lameduck/src/supervisor/cli.js run --port 8000 -- bun server.ts
  * npx lameduck run --port 8000 -- deno run -A server.ts
- * kill -HUP <supervisor pid>   # zero-downtime restart
+ * npx lameduck run --pid-file app.pid --port 8000 -- node server.ts
+ * kill -HUP "$(cat app.pid)"   # zero-downtime restart
  * ```
  *
  * @module
  */
 
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import process from "node:process";
-import { parseRunArgs, USAGE } from "./args.ts";
+import { tmpdir } from "node:os";
+import { denoWorkerProblem, type Invocation, parseCommandLine, USAGE } from "./args.ts";
 import { supervise } from "./supervisor.ts";
 
-const [command, ...rest] = process.argv.slice(2);
-if (command === "run") {
-  if ("Deno" in globalThis || "Bun" in globalThis) {
+let invocation: Invocation;
+try {
+  invocation = parseCommandLine(process.argv.slice(2));
+} catch (error) {
+  console.error(`lameduck: ${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (invocation.kind !== "run") {
+  console.log(invocation.text);
+  process.exit(0);
+}
+if ("Deno" in globalThis || "Bun" in globalThis) {
+  console.error(
+    "lameduck run: runs on Node only (it binds without accepting); workers may be any runtime",
+  );
+  process.exit(2);
+}
+const options = invocation.options;
+const problem = denoWorkerProblem(options.command, tmpdir());
+if (problem !== undefined) {
+  console.error(`lameduck run: ${problem}`);
+  process.exit(2);
+}
+if (isIP(options.host) === 0) {
+  // A host name: bind its first address (the socket layer takes numeric addresses only).
+  try {
+    options.host = (await lookup(options.host)).address;
+  } catch (error) {
     console.error(
-      "lameduck run: runs on Node only (it binds without accepting); workers may be any runtime",
+      `lameduck run: Invalid --host: cannot resolve "${options.host}" ` +
+        `(${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
     );
     process.exit(2);
   }
-  let options;
-  try {
-    options = parseRunArgs(rest);
-  } catch (error) {
-    console.error(`lameduck run: ${(error as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  process.exit(await supervise(options));
-} else {
-  const help = command === "--help" || command === "-h" || command === "help";
-  (help ? console.log : console.error)(USAGE);
-  process.exit(help ? 0 : 2);
 }
+process.exit(await supervise(options));

@@ -40,16 +40,28 @@ export interface BoundSocket {
   close(): void;
 }
 
+const binding = (name: string) =>
+  (process as unknown as { binding(name: string): unknown }).binding(name);
+
+/** libuv's name for an error code (`EADDRINUSE` for -98). */
+function errnameOf(code: number): string {
+  return (binding("uv") as { errname(code: number): string }).errname(code);
+}
+
 function tcp(): { handle: TcpHandle; errname(code: number): string } {
-  const binding = (process as unknown as { binding(name: string): unknown }).binding;
   const { TCP, constants } = binding("tcp_wrap") as TcpWrap;
-  const uv = binding("uv") as { errname(code: number): string };
-  return { handle: new TCP(constants.SERVER), errname: (code) => uv.errname(code) };
+  return { handle: new TCP(constants.SERVER), errname: errnameOf };
 }
 
 function described(handle: TcpHandle, host: string, port: number): BoundSocket {
   const out: { address?: string; port?: number } = {};
-  handle.getsockname(out);
+  // libuv defers a bind's EADDRINUSE (uv__tcp_bind keeps it as `delayed_error` and reports it
+  // at listen(), which the supervisor never calls); getsockname() returns that deferred error.
+  const error = handle.getsockname(out);
+  if (error !== 0) {
+    handle.close();
+    throw new Error(`Cannot bind ${host}:${port}: ${errnameOf(error)}`);
+  }
   return {
     fd: handle.fd,
     host: out.address ?? host,
@@ -68,13 +80,14 @@ export function adoptSocket(fd: number): BoundSocket {
   const { handle, errname } = tcp();
   const error = handle.open(fd);
   if (error !== 0) throw new Error(`Cannot use the inherited fd ${fd}: ${errname(error)}`);
-  return described(handle, "?", 0);
+  return described(handle, `fd ${fd}`, 0);
 }
 
 /**
  * Binds `host:port` without listening.
  *
- * @throws {Error} With the system error name (e.g. `EADDRINUSE`) when binding fails.
+ * @throws {Error} With the system error name (e.g. `EADDRINUSE`, the port is taken) when binding
+ * fails.
  */
 export function bindSocket(host: string, port: number): BoundSocket {
   const { handle, errname } = tcp();

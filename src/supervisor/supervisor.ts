@@ -7,7 +7,7 @@
  * @module
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -42,11 +42,21 @@ function ended(worker: Worker, exit: WorkerExit): string {
   return `worker ${worker.generation} (pid ${worker.pid}) ${how}${drained}`;
 }
 
+/** Why a worker was not ready in time, from what the supervisor saw of it. */
+function notReady(worker: Worker, timeoutMs: number): string {
+  const seen = worker.connected
+    ? "it connected to the notify socket but never sent READY=1: did its server start listening?"
+    : "it never connected to the notify socket: does it call serve()? A Deno worker needs " +
+      "--allow-env (at least LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,LAMEDUCK_NOTIFY) and " +
+      "--allow-read and --allow-write on the notify socket, or -A";
+  return `(pid ${worker.pid}) not ready after ${timeoutMs} ms (${seen})`;
+}
+
 /** Waits for `worker` to report ready; rejects with the reason it did not. */
 async function readiness(worker: Worker, timeoutMs: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(notReady(worker, timeoutMs))), timeoutMs);
   });
   const died = worker.exited.then((exit) => {
     throw new Error(`${exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code}`} first`);
@@ -63,9 +73,31 @@ export async function supervise(options: RunOptions): Promise<number> {
   // Started by a systemd socket unit: use its socket, as serve() would.
   const fd = inheritedFd((name) => process.env[name], process.pid);
   for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"]) delete process.env[name];
-  const socket = fd === undefined ? bindSocket(options.host, options.port) : adoptSocket(fd);
+  let socket;
+  try {
+    socket = fd === undefined ? bindSocket(options.host, options.port) : adoptSocket(fd);
+  } catch (error) {
+    const inUse = /EADDRINUSE/.test((error as Error).message)
+      ? ` (port ${options.port} is in use by another process)`
+      : "";
+    log(`${(error as Error).message}${inUse}; giving up`);
+    return 1;
+  }
   const dir = mkdtempSync(join(tmpdir(), "lameduck-run-"));
   log(`pid ${process.pid}, socket ${socket.host}:${socket.port} (fd ${socket.fd})`);
+  if (options.pidFile !== undefined) {
+    try {
+      writeFileSync(options.pidFile, `${process.pid}\n`);
+    } catch (error) {
+      log(`cannot write --pid-file ${options.pidFile}: ${(error as Error).message}; giving up`);
+      rmSync(dir, { recursive: true, force: true });
+      socket.close();
+      return 1;
+    }
+  }
+  const removePidFile = () => {
+    if (options.pidFile !== undefined) rmSync(options.pidFile, { force: true });
+  };
   let generation = 0;
   let current: Worker | undefined;
   let starting: Promise<Worker> | undefined;
@@ -135,8 +167,9 @@ export async function supervise(options: RunOptions): Promise<number> {
     adopt(await start());
     systemd(["READY=1", `STATUS=worker ${generation} serving`]);
   } catch (error) {
-    log(`${(error as Error).message}; giving up (is the command right, the port free?)`);
+    log(`${(error as Error).message}; giving up`);
     rmSync(dir, { recursive: true, force: true });
+    removePidFile();
     socket.close();
     return 1;
   }
@@ -150,6 +183,7 @@ export async function supervise(options: RunOptions): Promise<number> {
   const code = await finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
   rmSync(dir, { recursive: true, force: true });
+  removePidFile();
   socket.close();
   return code;
 }

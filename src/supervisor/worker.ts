@@ -36,6 +36,8 @@ export class Worker {
   readonly ready: Promise<void>;
   /** Resolves when the process has exited. */
   readonly exited: Promise<WorkerExit>;
+  /** Whether the worker connected to its notify socket (it called `serve()`). */
+  connected = false;
   /** The worker's shutdown report, once it sent one. */
   report: WorkerReport | undefined;
   #notify: Server;
@@ -50,6 +52,7 @@ export class Worker {
     let onReady!: () => void;
     this.ready = new Promise((resolve) => (onReady = resolve));
     this.#notify = createServer((connection) => {
+      this.connected = true;
       let buffered = "";
       connection.setEncoding("utf8");
       connection.on("data", (text: string) => {

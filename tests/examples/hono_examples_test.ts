@@ -249,3 +249,62 @@ for (const { runtime, args, webSocket } of EXAMPLES) {
     });
   });
 }
+
+// Under `lameduck run` (an inherited socket, served through node:http on every runtime) the Bun
+// and Deno examples' `/whoami` still answers (Bun falls back to `c.env.remoteAddr`), and the
+// worker says once, at start, what cannot take effect on that path.
+for (const { runtime, args, webSocket } of EXAMPLES.filter((e) => e.runtime !== "node")) {
+  test(`examples/${args.at(-1)!.split("/").at(-1)} under lameduck run: /whoami answers, one warning at start`, async () => {
+    const child = spawn(
+      binaryOf("node"),
+      [
+        "src/supervisor/cli.ts",
+        "run",
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--",
+        binaryOf(runtime),
+        ...args,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PORT: "0", LAME_DUCK_MS: "0", NO_COLOR: "1" },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    let log = "";
+    child.stderr!.setEncoding("utf8").on("data", (s: string) => (log += s));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      const ready = async () => {
+        while (!/worker 1 \(pid \d+\) ready/.test(log)) await new Promise((r) => setTimeout(r, 25));
+      };
+      await within(ready(), 30_000, `the worker to be ready\n${log}`);
+      const port = Number(/socket 127\.0\.0\.1:(\d+) /.exec(log)![1]);
+      const { res, localPort } = await get(port, "/whoami");
+      assert.equal(res.status, 200, log);
+      const remote = JSON.parse(res.body) as { address?: string; port?: number };
+      assert.deepEqual([remote.address, remote.port], ["127.0.0.1", localPort]);
+      const warnings = log.match(/lameduck: .*served through node:http.*/g) ?? [];
+      assert.equal(warnings.length, 1, log);
+      assert.match(
+        warnings[0]!,
+        runtime === "bun"
+          ? /hono\/bun's getConnInfo and upgradeWebSocket do not work/
+          : /hono\/deno's upgradeWebSocket does not work/,
+      );
+      assert.match(warnings[0]!, /use ctx\.remoteAddr/);
+      // Only the Bun example passes `websocket` (Deno upgrades inside fetch).
+      assert.equal(/the websocket option is ignored/.test(warnings[0]!), runtime === "bun");
+      void webSocket;
+    } finally {
+      // SIGTERM, so the supervisor drains and stops its worker (its own process group).
+      child.kill("SIGTERM");
+      await within(exited, 15_000, `the supervisor to exit\n${log}`).finally(() =>
+        child.kill("SIGKILL")
+      );
+    }
+  });
+}

@@ -92,11 +92,21 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe("the npm package", () => {
-  test("the tarball holds the compiled package only: JavaScript, .d.ts, README, LICENSE", () => {
+  test("the tarball holds the compiled package only: JavaScript, .d.ts, docs, README, CHANGELOG, LICENSE", () => {
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).trim().split("\n");
     const sources = files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
     assert.deepEqual(sources, [], "TypeScript sources in the tarball");
-    for (const f of ["mod.js", "mod.d.ts", "README.md", "LICENSE", "package.json"]) {
+    for (
+      const f of [
+        "mod.js",
+        "mod.d.ts",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "package.json",
+        "docs/systemd.md",
+      ]
+    ) {
       assert.ok(files.includes(`package/${f}`), `package/${f} missing from ${tarball}`);
     }
     assert.ok(!files.some((f) => /tests?\//.test(f)), "tests in the tarball");

@@ -71,7 +71,7 @@ test("a failed or timed-out restart keeps the old worker serving; one restart at
     await until(/SIGHUP: a restart is already in progress; ignored/, "the second SIGHUP ignored");
     const hung = Number((await until(/worker 3 started \(pid (\d+)\)/, "worker 3"))[1]);
     await until(
-      /restart failed: worker 3 not ready after 1500 ms; worker 1 keeps serving/,
+      /restart failed: worker 3 \(pid \d+\) not ready after 1500 ms \(it never connected to the notify socket: does it call serve\(\)\?[^;]*\); worker 1 keeps serving/,
       "restart 3",
     );
     assert.equal(await served(), first);

@@ -1,6 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseRunArgs } from "../../src/supervisor/args.ts";
+import { readFileSync } from "node:fs";
+import {
+  denoWorkerProblem,
+  parseCommandLine,
+  parseRunArgs,
+  USAGE,
+  VERSION,
+} from "../../src/supervisor/args.ts";
 
 test("parseRunArgs() reads --port, --host, --ready-timeout (both spellings) and the command", () => {
   assert.deepEqual(
@@ -53,5 +60,68 @@ test("parseRunArgs() throws a RangeError naming the option and the value when ou
       () => parseRunArgs(args),
       (e: unknown) => e instanceof RangeError && e.message.includes(text),
     );
+  }
+});
+
+test("parseRunArgs() reads --pid-file", () => {
+  assert.equal(parseRunArgs(["--pid-file", "/run/app.pid", "--", "x"]).pidFile, "/run/app.pid");
+  assert.throws(() => parseRunArgs(["--pid-file=", "--", "x"]), /Invalid --pid-file/);
+});
+
+test("parseCommandLine(): help and version before --, run, and unknown commands", () => {
+  for (
+    const args of [["--help"], ["-h"], ["help"], ["run", "--help"], ["run", "--port", "1", "-h"]]
+  ) {
+    assert.deepEqual(parseCommandLine(args), { kind: "help", text: USAGE }, args.join(" "));
+  }
+  for (const args of [["--version"], ["-V"], ["run", "--version"]]) {
+    assert.deepEqual(parseCommandLine(args), { kind: "version", text: `lameduck ${VERSION}` });
+  }
+  // After --, --help belongs to the worker command.
+  assert.deepEqual(parseCommandLine(["run", "--", "node", "--help"]), {
+    kind: "run",
+    options: { port: 8000, host: "0.0.0.0", readyTimeout: 10_000, command: ["node", "--help"] },
+  });
+  assert.throws(() => parseCommandLine([]), /Missing the command/);
+  assert.throws(() => parseCommandLine(["start"]), /Unknown command "start"/);
+});
+
+test("VERSION is deno.json's version", () => {
+  const deno = JSON.parse(readFileSync(new URL("../../deno.json", import.meta.url), "utf8"));
+  assert.equal(VERSION, deno.version);
+});
+
+test("denoWorkerProblem() names what a `deno run` worker lacks under lameduck run", () => {
+  const ok = [
+    ["node", "server.ts"],
+    ["bun", "server.ts"],
+    ["deno", "run", "-A", "server.ts"],
+    ["/usr/bin/deno", "run", "--allow-all", "server.ts"],
+    ["deno", "task", "start"],
+    [
+      "deno",
+      "run",
+      "--allow-net",
+      "--allow-env=LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,LAMEDUCK_NOTIFY",
+      "--allow-read=/tmp",
+      "--allow-write=/tmp",
+      "server.ts",
+    ],
+    ["deno", "run", "-N", "-E", "-R", "-W", "server.ts"],
+    ["deno", "run", "-N", "--allow-env=LISTEN_*,LAMEDUCK_NOTIFY", "-R", "-W", "server.ts"],
+  ];
+  for (const command of ok) assert.equal(denoWorkerProblem(command, "/tmp"), undefined);
+  const bad: [string[], string][] = [
+    [["deno", "run", "--allow-net", "server.ts"], "without --allow-env for LISTEN_FDS, LISTEN_PID"],
+    [["deno", "run", "--allow-net", "--allow-env=PORT", "-R", "-W", "s.ts"], "LAMEDUCK_NOTIFY"],
+    [["deno", "run", "--allow-env", "-R", "-W", "s.ts"], "without --allow-net"],
+    // Flags after the script are the script's own arguments.
+    [["deno", "run", "--allow-net", "s.ts", "-A"], "--allow-env"],
+    [["deno", "run", "-c", "deno.json", "s.ts"], "--allow-net"],
+  ];
+  for (const [command, text] of bad) {
+    const problem = denoWorkerProblem(command, "/tmp");
+    assert.ok(problem?.includes(text), `${command.join(" ")}: ${problem}`);
+    assert.ok(problem?.includes("--allow-read=/tmp --allow-write=/tmp"), problem);
   }
 });

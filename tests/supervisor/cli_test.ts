@@ -1,0 +1,221 @@
+/**
+ * The `lameduck` command line as a new user meets it: help and version, bad arguments (exit 2
+ * naming the flag and the value), a port already taken (fails at start, naming the port), a
+ * host name, a worker that never calls `serve()` (the log says what the supervisor saw), a
+ * `deno run` worker without the permissions it needs, and `--pid-file`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+
+const CLI = join(ROOT, "src", "supervisor", "cli.ts");
+const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+const dir = mkdtempSync(join(tmpdir(), "lameduck-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Stops a supervisor left running by a failed test: SIGTERM drains its worker, then SIGKILL. */
+const stop = (child: ChildProcess) => async () => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  await sleep(2_000);
+  child.kill("SIGKILL");
+};
+
+/** Runs the CLI to its end (bounded). */
+function cli(args: string[], timeoutMs = 15_000): Promise<Run> {
+  const child = spawn(binaryOf("node"), [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
+  const done = new Promise<Run>((resolve) =>
+    child.once("close", (code) => resolve({ code, stdout, stderr }))
+  );
+  return within(done, timeoutMs, `lameduck ${args.join(" ")}`).finally(stop(child));
+}
+
+test("--help, run --help and --version print to stdout and exit 0", async () => {
+  for (const args of [["--help"], ["run", "--help"], ["run", "-h"], ["help"]]) {
+    const run = await cli(args);
+    assert.equal(run.code, 0, args.join(" "));
+    assert.match(run.stdout, /^Usage: lameduck run /);
+    assert.match(run.stdout, /--host H +address or host name to bind \(default 0\.0\.0\.0/);
+    assert.match(run.stdout, /--pid-file PATH/);
+    assert.equal(run.stderr, "");
+  }
+  for (const args of [["--version"], ["-V"], ["run", "--version"]]) {
+    const run = await cli(args);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^lameduck \d+\.\d+\.\d+\n$/);
+  }
+});
+
+test("bad arguments exit 2 naming the flag and the value", async () => {
+  const cases: [string[], RegExp][] = [
+    [["run", "--port", "abc", "--", "x"], /Invalid --port: .*got "abc"/],
+    [["run", "--ready-timeout=0", "--", "x"], /Invalid --ready-timeout: .*got "0"/],
+    [["run", "--prot", "1", "--", "x"], /Unknown option "--prot"/],
+    [["run", "--port", "1"], /Missing the worker command/],
+    [["start"], /Unknown command "start"/],
+    [[], /Missing the command/],
+    [
+      ["run", "--host", "no-such-host.invalid", "--", "x"],
+      /Invalid --host: cannot resolve "no-such-host\.invalid"/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const run = await cli(args);
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
+  }
+});
+
+test("a port already in use fails at start, naming the port, before any worker starts", async () => {
+  const taken: Server = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const run = await cli([
+      "run",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--ready-timeout",
+      "3000",
+      "--",
+      binaryOf("node"),
+      WORKER,
+    ]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(`Cannot bind 127\\.0\\.0\\.1:${port}: EADDRINUSE \\(port ${port} is in use`),
+    );
+    assert.doesNotMatch(run.stderr, /worker 1 started/);
+  } finally {
+    taken.close();
+  }
+});
+
+test("a worker that never calls serve(): the log says it never connected, not 'is the port free?'", async () => {
+  const run = await cli([
+    "run",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--ready-timeout",
+    "1000",
+    "--",
+    binaryOf("node"),
+    "-e",
+    "setTimeout(() => {}, 30000)",
+  ]);
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /worker 1 \(pid \d+\) not ready after 1000 ms \(it never connected to the notify socket: does it call serve\(\)\?/,
+  );
+  assert.doesNotMatch(run.stderr, /port free/);
+});
+
+test("a `deno run` worker without the permissions lameduck run needs is refused at start (exit 2)", async () => {
+  const run = await cli([
+    "run",
+    "--port",
+    "0",
+    "--",
+    binaryOf("deno"),
+    "run",
+    "--allow-net",
+    WORKER,
+  ]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /the worker runs Deno without --allow-env for LISTEN_FDS/);
+  assert.doesNotMatch(run.stderr, /worker 1 started/);
+});
+
+/** Starts a long-running supervisor; resolves once its first worker is ready. */
+async function supervisor(args: string[]) {
+  const child = spawn(binaryOf("node"), [CLI, "run", ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  child.stderr!.on("data", (chunk: Buffer) => (log += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const until = async (pattern: RegExp, what: string) => {
+    const poll = async () => {
+      while (!pattern.test(log)) await sleep(25);
+    };
+    await within(poll(), 15_000, `${what}\nlog:\n${log}`);
+    return pattern.exec(log)!;
+  };
+  await until(/worker 1 \(pid \d+\) ready/, "worker 1 ready").catch(async (error) => {
+    await stop(child)();
+    throw error;
+  });
+  return { child, exited, until, log: () => log };
+}
+
+test("--host localhost binds the name's address", async () => {
+  const sup = await supervisor([
+    "--port",
+    "0",
+    "--host",
+    "localhost",
+    "--",
+    binaryOf("node"),
+    WORKER,
+  ]);
+  try {
+    const [, host, port] = await sup.until(/socket (127\.0\.0\.1|::1):(\d+) /, "the socket");
+    const url = host === "::1" ? `http://[::1]:${port}/` : `http://127.0.0.1:${port}/`;
+    assert.equal((await fetch(url)).status, 200);
+    sup.child.kill("SIGTERM");
+    assert.equal(await within(sup.exited, 10_000, "exit"), 0, sup.log());
+  } finally {
+    await stop(sup.child)();
+  }
+});
+
+test("--pid-file holds the supervisor's PID (SIGHUP to it restarts) and is removed at exit", async () => {
+  const pidFile = join(dir, "app.pid");
+  const sup = await supervisor([
+    "--pid-file",
+    pidFile,
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--",
+    binaryOf("node"),
+    WORKER,
+  ]);
+  try {
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    assert.equal(pid, sup.child.pid);
+    process.kill(pid, "SIGHUP");
+    await sup.until(/restart done/, "the restart");
+    process.kill(pid, "SIGTERM");
+    assert.equal(await within(sup.exited, 10_000, "exit"), 0, sup.log());
+    assert.equal(existsSync(pidFile), false);
+  } finally {
+    await stop(sup.child)();
+  }
+});
