@@ -297,7 +297,7 @@ for (const { runtime, args, webSocket } of EXAMPLES.filter((e) => e.runtime !== 
       );
       assert.match(warnings[0]!, /use ctx\.remoteAddr/);
       // Only the Bun example passes `websocket` (Deno upgrades inside fetch).
-      assert.equal(/the websocket option is ignored/.test(warnings[0]!), runtime === "bun");
+      assert.equal(/websocket handlers are ignored/.test(warnings[0]!), runtime === "bun");
       void webSocket;
     } finally {
       // SIGTERM, so the supervisor drains and stops its worker (its own process group).
