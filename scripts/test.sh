@@ -44,7 +44,7 @@ step "contract suite on Deno, Bun and Node 24"
 step "TLS on Deno, Bun and Node 24: HTTPS, a drain over TLS, a bad certificate, an inherited socket"
 "$bin/node" --test tests/tls/*_test.ts
 
-step "WebSockets on Node: @hono/node-ws and ws through the websocket option, 1001 at shutdown, cut at the deadline"
+step "WebSockets: Node (@hono/node-ws, ws) and every runtime on an inherited socket; 1001 at shutdown, cut at the deadline"
 "$bin/node" --test tests/websocket/*_test.ts
 
 step "torture suite: abusive handlers and clients, signals, nginx, options fuzzing"

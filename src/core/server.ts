@@ -85,7 +85,9 @@ export class LameduckServer implements Server {
     const { port, hostname, websocket, tls } = options;
     this.ready = adapter.then((a) =>
       a.listen(
-        fd === undefined ? { port, hostname, websocket, tls } : { port, hostname, fd, tls },
+        fd === undefined
+          ? { port, hostname, websocket, tls }
+          : { port, hostname, fd, websocket, tls },
         this.#gate,
       ).then((address) => {
         this.#listening = a;

@@ -1,6 +1,7 @@
 /**
  * WebSockets on Node through the `websocket` option: Hono's `@hono/node-ws` with no glue
- * (`websocket: injectWebSocket`) and a plain `ws` server. At SIGTERM an open WebSocket gets
+ * (`websocket: injectWebSocket`) and a plain `ws` server; and on an inherited socket
+ * (`lameduck run`, systemd), where every runtime serves through `node:http`, the same way. At SIGTERM an open WebSocket gets
  * `1001 Going Away` and the process exits 0 once it closed; a client that never answers the
  * close is cut at the drain deadline and counted as aborted.
  */
@@ -10,7 +11,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import WebSocket from "ws";
-import { binaryOf, ROOT } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName, RUNTIMES } from "../contract/harness.ts";
 
 interface Started {
   child: ChildProcess;
@@ -20,12 +21,30 @@ interface Started {
   stderr: () => string;
 }
 
-function start(env: Record<string, string>): Started {
-  const child = spawn(binaryOf("node"), ["tests/websocket/ws_server.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+function start(
+  env: Record<string, string>,
+  inherited?: { runtime: RuntimeName; fd: number },
+): Started {
+  const script = "tests/websocket/ws_server.ts";
+  const child = inherited === undefined
+    ? spawn(binaryOf("node"), [script], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    // LISTEN_PID must be the server's own PID: exec keeps the shell's.
+    : spawn("/bin/sh", [
+      "-c",
+      'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"',
+      "sh",
+      binaryOf(inherited.runtime),
+      ...(inherited.runtime === "deno" ? ["run", "-A"] : []),
+      script,
+    ], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe", inherited.fd],
+    });
   let out = "";
   let err = "";
   child.stderr!.on("data", (d) => err += d);
@@ -120,3 +139,26 @@ test("a WebSocket client that never answers the close is cut at the deadline and
     s.child.kill("SIGKILL");
   }
 });
+
+for (const runtime of RUNTIMES) {
+  test(`inherited socket on ${runtime}: a ws server through the websocket option serves WebSockets, 1001 at shutdown`, async () => {
+    const listener = net.createServer();
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+    const s = start({ WS_MODE: "ws" }, { runtime, fd });
+    listener.close(); // The server holds its own copy now; the test's must not accept.
+    try {
+      assert.equal(await s.port, port);
+      const ws = await open(port);
+      assert.equal(await echo(ws, "hi"), "echo hi");
+      const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+      s.child.kill("SIGTERM");
+      assert.equal(await closed, 1001);
+      assert.equal((await s.report).graceful, true);
+      assert.equal(await s.exit, 0, s.stderr());
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+}
