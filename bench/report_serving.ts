@@ -44,6 +44,7 @@ function errorsNote(t: ThroughputResults): string {
 const APPS = [
   { suffix: "", label: "plain `Response`" },
   { suffix: "-hono", label: "Hono app (`c.text`)" },
+  { suffix: "-tls", label: "plain `Response`, TLS (both sides)" },
 ] as const;
 
 /** P1: lameduck / bare on each runtime. */
@@ -62,7 +63,9 @@ export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): s
           body.label,
           `**${ratioSpan(r)}**`,
           verdict(round2(r.median) >= 0.97),
-          `${BARE[runtime]} ${span(summarize(bare))}`,
+          `${app.suffix === "-tls" && runtime === "node" ? "node:https" : BARE[runtime]} ${
+            span(summarize(bare))
+          }`,
           `lameduck ${span(summarize(ld))}`,
           cpuCell(
             cpuOf(t, `${runtime}/bare${app.suffix}`, body.id),

@@ -26,8 +26,14 @@ export function findWrk(): string {
 }
 
 /** The wrk arguments for `connections` keep-alive connections on one thread. */
-export function wrkArgs(port: number, path: string, seconds: number, connections = 50): string[] {
-  return [`-t1`, `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}${path}`];
+export function wrkArgs(
+  port: number,
+  path: string,
+  seconds: number,
+  connections = 50,
+  scheme: "http" | "https" = "http",
+): string[] {
+  return [`-t1`, `-c${connections}`, `-d${seconds}s`, `${scheme}://127.0.0.1:${port}${path}`];
 }
 
 /** Runs wrk with `args`; rejects if it fails or prints no summary. */

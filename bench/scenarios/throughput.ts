@@ -6,6 +6,10 @@
  * @module
  */
 
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { commandOf, cpuNanos, type Runtime, startServer, stopServer } from "../proc.ts";
 import { rotate } from "../stats.ts";
 import { runWrk, wrkArgs } from "../wrk.ts";
@@ -20,7 +24,29 @@ export interface ServerSpec {
   script: string;
   /** Environment for the server, e.g. `BENCH_APP=hono` to serve the routes with a Hono app. */
   env?: Record<string, string>;
+  /** Serve HTTPS with a certificate the run makes (wrk then speaks TLS). */
+  tls?: boolean;
 }
+
+/** The TLS rows: the plain handler over HTTPS, lameduck and the bare server, per runtime. */
+const TLS_SERVERS: ServerSpec[] = (["deno", "bun", "node"] as const).flatMap((runtime) => [
+  {
+    id: `${runtime}/lameduck-tls`,
+    runtime,
+    label: "lameduck, TLS",
+    script: "bench/servers/lameduck.ts",
+    tls: true,
+  },
+  {
+    id: `${runtime}/bare-tls`,
+    runtime,
+    label: `${
+      runtime === "node" ? "node:https" : runtime === "deno" ? "Deno.serve" : "Bun.serve"
+    }, TLS`,
+    script: "bench/servers/bare.ts",
+    tls: true,
+  },
+]);
 
 const HONO_APP = { BENCH_APP: "hono" };
 
@@ -69,6 +95,34 @@ export const THROUGHPUT_SERVERS: readonly ServerSpec[] = [
   { id: "node/srvx", runtime: "node", label: "srvx", script: "bench/servers/srvx_node.ts" },
 ];
 
+/**
+ * A throw-away self-signed ECDSA P-256 certificate for the TLS rows (openssl, in a temporary
+ * folder): every wrk run opens its 50 connections anew, and RSA handshakes would dominate.
+ */
+function makeCertificate(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), "lameduck-bench-tls-"));
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  execFileSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+  ], { stdio: "ignore" });
+  return { BENCH_TLS_CERT: cert, BENCH_TLS_KEY: key };
+}
+
 /** The two response bodies. */
 export const BODIES = [
   { id: "hello", label: "hello world (12 B)", path: "/" },
@@ -108,7 +162,10 @@ export async function runThroughput(
   config: ThroughputConfig,
   progress: (line: string) => void,
 ): Promise<ThroughputResults> {
-  const servers = THROUGHPUT_SERVERS.filter((s) => config.runtimes.includes(s.runtime));
+  const servers = [...THROUGHPUT_SERVERS, ...TLS_SERVERS].filter((s) =>
+    config.runtimes.includes(s.runtime)
+  );
+  const tlsEnv = servers.some((s) => s.tls) ? makeCertificate() : {};
   const series: Record<string, Record<string, Series>> = {};
   const commands: Record<string, string> = {};
   for (const s of servers) {
@@ -119,16 +176,18 @@ export async function runThroughput(
     );
   }
   const measure = async (spec: ServerSpec, round: number): Promise<void> => {
-    const server = await startServer(spec.runtime, spec.script, { env: spec.env ?? {} });
+    const env = { ...spec.env, ...(spec.tls ? tlsEnv : {}) };
+    const scheme = spec.tls ? "https" : "http";
+    const server = await startServer(spec.runtime, spec.script, { env });
     try {
       for (const body of BODIES) {
         await runWrk(
           config.wrk,
-          wrkArgs(server.port, body.path, config.warmupSeconds, config.connections),
+          wrkArgs(server.port, body.path, config.warmupSeconds, config.connections, scheme),
         );
       }
       for (const body of rotate(BODIES, round)) {
-        const args = wrkArgs(server.port, body.path, config.seconds, config.connections);
+        const args = wrkArgs(server.port, body.path, config.seconds, config.connections, scheme);
         const cpuBefore = cpuNanos(server.pid);
         const result = await runWrk(config.wrk, args);
         const cpu = cpuNanos(server.pid) - cpuBefore;

@@ -10,7 +10,9 @@
  */
 
 import { serve } from "../../mod.ts";
-import { announce, appFetch, numberEnv } from "./routes.ts";
+import { announce, appFetch, numberEnv, tlsFromEnv } from "./routes.ts";
+
+const tls = tlsFromEnv();
 
 serve({
   fetch: appFetch,
@@ -18,5 +20,6 @@ serve({
   hostname: "127.0.0.1",
   lameDuck: numberEnv("BENCH_LAME_DUCK_MS", 0),
   logger: false,
+  ...(tls ? { tls } : {}),
   onListen: ({ port }) => announce(port),
 });

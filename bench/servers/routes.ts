@@ -8,6 +8,7 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { Hono } from "hono";
 
@@ -36,6 +37,17 @@ const honoApp = new Hono()
  */
 export const appFetch: (request: Request) => Response | Promise<Response> =
   process.env.BENCH_APP === "hono" ? (request) => honoApp.fetch(request) : fetchHandler;
+
+/**
+ * `{ cert, key }` from the PEM files named by `BENCH_TLS_CERT` and `BENCH_TLS_KEY`, or
+ * `undefined` when they are unset (plain HTTP).
+ */
+export function tlsFromEnv(): { cert: string; key: string } | undefined {
+  const cert = process.env.BENCH_TLS_CERT;
+  const key = process.env.BENCH_TLS_KEY;
+  if (!cert || !key) return undefined;
+  return { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+}
 
 /** Tells the driver the server is listening. */
 export function announce(port: number): void {
