@@ -50,15 +50,31 @@ function urlOf(scheme: string, hostname: string, port: number): string {
   return `${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
 }
 
-/** `ctx` on Deno: `remoteAddr` as `Deno.serve` gives it (what `hono/deno` reads too). */
+/**
+ * `ctx` on Deno: `remoteAddr` as `Deno.serve` gives it (what `hono/deno` reads too), asked of
+ * Deno (an op call) only when read. Deno answers only while the request is open: read after
+ * that for the first time, it is an empty address.
+ */
 class DenoContext extends Context {
-  readonly remoteAddr: RemoteAddress;
   readonly #request: Request;
+  readonly #info: ServeHandlerInfo;
+  #remoteAddr: RemoteAddress | undefined = undefined;
 
   constructor(shutdown: AbortSignal, request: Request, info: ServeHandlerInfo) {
     super(shutdown);
     this.#request = request;
-    this.remoteAddr = info.remoteAddr;
+    this.#info = info;
+  }
+
+  get remoteAddr(): RemoteAddress {
+    if (this.#remoteAddr === undefined) {
+      try {
+        this.#remoteAddr = this.#info.remoteAddr;
+      } catch {
+        this.#remoteAddr = { transport: "tcp", hostname: "", port: 0 };
+      }
+    }
+    return this.#remoteAddr;
   }
 
   protected override watchClient(): void {
