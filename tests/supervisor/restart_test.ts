@@ -160,7 +160,10 @@ function startNaive(port: number): { child: ChildProcess; ready: Promise<void> }
   return { child, ready: within(ready, 10_000, "the naive worker to be ready") };
 }
 
-test("negative control: a naive stop-then-start restart of the same (graceful) worker refuses connections in every gap, and only there", async (t) => {
+/** How long before a naive restart's gap a reset may start (a request queued at listener close). */
+const RESET_SLACK_MS = 500;
+
+test("negative control: a naive stop-then-start restart of the same (graceful) worker refuses connections in every gap, and fails only at a gap (refused inside, or reset as its listener closes)", async (t) => {
   const port = await freePort();
   let worker = startNaive(port);
   try {
@@ -192,13 +195,21 @@ test("negative control: a naive stop-then-start restart of the same (graceful) w
       `naive restarts (node worker, 3 restarts): ${load.outcomes.length} requests, ` +
         `${failed.length} failed, ECONNREFUSED per gap: ${perGap.join(" ")}`,
     );
-    const other = failed.filter((o) => o.error !== "ECONNREFUSED" || inGap(o) === -1);
+    // When the old listener closes, connections still in its kernel accept queue are reset
+    // (ECONNRESET): a request started just before the SIGTERM can meet that. So a failure may
+    // also be a reset, from RESET_SLACK_MS before a gap to its end; nothing fails elsewhere.
+    const nearGap = (o: Outcome) =>
+      gaps.some((g) => o.startedAt >= g.from - RESET_SLACK_MS && o.startedAt <= g.to);
+    const other = failed.filter((o) =>
+      o.error === "ECONNREFUSED" ? inGap(o) === -1 : o.error !== "ECONNRESET" || !nearGap(o)
+    );
     assert.deepEqual(
       other.slice(0, 5).map((o) => ({ error: o.error, gap: inGap(o) })),
       [],
-      `${other.length} failures that are not a refusal inside a gap`,
+      `${other.length} failures that are neither a refusal inside a gap nor a reset at one`,
     );
-    assert.equal(refused.length, failed.length, "every failure is an ECONNREFUSED");
+    const resets = failed.length - refused.length;
+    assert.ok(resets <= refused.length, `${resets} resets for ${refused.length} refusals`);
     for (const [i, n] of perGap.entries()) {
       assert.ok(n > 0, `gap ${i + 1} refused nothing: the proof could not fail there`);
     }
