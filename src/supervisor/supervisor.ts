@@ -132,6 +132,7 @@ export async function supervise(options: RunOptions): Promise<number> {
 
   const restart = async (signal: string) => {
     if (stopping) return;
+    if (current === undefined) return log(`${signal}: the first worker is not ready yet; ignored`);
     if (starting) return log(`${signal}: a restart is already in progress; ignored`);
     const old = current!;
     log(`${signal}: restarting (worker ${old.generation} keeps serving until the next is ready)`);
@@ -155,7 +156,11 @@ export async function supervise(options: RunOptions): Promise<number> {
     if (stopping) {
       log(`${signal} again: forwarding it, the worker forces its shutdown`);
     } else {
-      log(`${signal}: draining worker ${current?.generation} and exiting`);
+      log(
+        current === undefined
+          ? `${signal}: stopping worker ${newest?.generation} before it is ready, and exiting`
+          : `${signal}: draining worker ${current.generation} and exiting`,
+      );
     }
     if (!stopping) systemd(["STOPPING=1", "STATUS=draining"]);
     stopping = true;
@@ -163,16 +168,8 @@ export async function supervise(options: RunOptions): Promise<number> {
     if (newest !== current) newest?.kill("SIGTERM");
   };
 
-  try {
-    adopt(await start());
-    systemd(["READY=1", `STATUS=worker ${generation} serving`]);
-  } catch (error) {
-    log(`${(error as Error).message}; giving up`);
-    rmSync(dir, { recursive: true, force: true });
-    removePidFile();
-    socket.close();
-    return 1;
-  }
+  // Listening before the first worker starts: a signal that arrives while it starts (or just
+  // as it becomes ready) must not kill the supervisor by the default action.
   const handlers: [NodeJS.Signals, () => void][] = [
     ["SIGHUP", () => void restart("SIGHUP")],
     ["SIGUSR2", () => void restart("SIGUSR2")],
@@ -180,6 +177,17 @@ export async function supervise(options: RunOptions): Promise<number> {
     ["SIGINT", () => stop("SIGINT")],
   ];
   for (const [signal, handler] of handlers) process.on(signal, handler);
+  try {
+    adopt(await start());
+    if (!stopping) systemd(["READY=1", `STATUS=worker ${generation} serving`]);
+  } catch (error) {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    log(`${(error as Error).message}; ${stopping ? "stopped before it was ready" : "giving up"}`);
+    rmSync(dir, { recursive: true, force: true });
+    removePidFile();
+    socket.close();
+    return stopping ? 0 : 1;
+  }
   const code = await finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
   rmSync(dir, { recursive: true, force: true });
