@@ -1,6 +1,11 @@
 /**
- * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` (no
- * global overrides) and its own socket bookkeeping.
+ * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` and its
+ * own socket bookkeeping. With `overrideGlobals` (the default on Node) the handler gets a lazy
+ * `Request` and a `new Response(string)` is written without web streams (`node_globals.ts`);
+ * without it, native objects both ways.
+ *
+ * - `request.signal` aborts when the client leaves before the response ended (`res` closed
+ *   before it finished), as on Bun and `@hono/node-server`.
  *
  * - In flight: from arrival until the bridge has written the whole body and called `end()`,
  *   or the client left (`res` closed first); Node's `'finish'` alone cannot tell a body the
@@ -18,6 +23,8 @@ import type { Adapter, Host } from "../core/adapter.ts";
 import type { Exchange } from "../core/exchange.ts";
 import type { ListenAddress } from "../core/types.ts";
 import { send, toRequest, writePlain } from "./node_bridge.ts";
+import { globalsInstalled, installGlobals, LazyRequest } from "./node_globals.ts";
+import { REFUSED_METHODS, urlOf } from "./node_request.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
 
@@ -48,10 +55,30 @@ interface Connection {
   acceptedAt: number;
 }
 
-/** The bridge never throws; anything caught here is a lameduck bug: never lose it. */
+/**
+ * The bridge never throws; anything caught here is a lameduck bug: never lose it. The client
+ * still gets a `500` when nothing was sent yet.
+ */
 function internalError(error: unknown, outgoing: ServerResponse): void {
   console.error("lameduck: internal error while answering a request:", error);
-  outgoing.destroy();
+  if (outgoing.headersSent || outgoing.destroyed) {
+    outgoing.destroy();
+    return;
+  }
+  try {
+    writePlain(outgoing, 500, "Internal Server Error\n", { keepAlive: false });
+  } catch {
+    outgoing.destroy();
+  }
+}
+
+/** Options of {@linkcode createAdapter}. */
+export interface NodeAdapterOptions {
+  /**
+   * Replace the global `Request`, `Response` and `fetch` with lameduck's (`node_globals.ts`)
+   * when the server starts listening: the fast path. Never undone.
+   */
+  overrideGlobals: boolean;
 }
 
 /** Writes the handler's response; the exchange ends once it is written or the client left. */
@@ -70,7 +97,7 @@ function reply(
 }
 
 /** Creates the Node adapter. */
-export function createAdapter(): Adapter {
+export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: false }): Adapter {
   let server: Server | undefined;
   /** What accepts connections: `server`, or on Bun with an inherited socket a `net.Server`. */
   let listener: Server | NetServer | undefined;
@@ -100,18 +127,33 @@ export function createAdapter(): Adapter {
     const connection = connections.get(socket);
     if (connection) connection.active++;
     let exchange: Exchange | undefined;
-    // One listener for both (an extra one costs measurably per request).
+    let lazy: LazyRequest | undefined;
+    let controller: AbortController | undefined;
+    // One listener for all (an extra one costs measurably per request).
     outgoing.on("close", () => {
       if (connection) {
         connection.active--;
         connection.mark = socket.bytesRead;
         if (closing) closeIfIdle(socket, connection);
       }
-      if (exchange !== undefined && !outgoing.writableFinished) exchange.clientGone();
+      if (exchange !== undefined && !outgoing.writableFinished) {
+        const reason = new DOMException("The client disconnected", "AbortError");
+        if (lazy !== undefined) LazyRequest.abort(lazy, reason);
+        else controller?.abort(reason);
+        exchange.clientGone();
+      }
     });
     let request: Request;
     try {
-      request = toRequest(incoming, origin);
+      if (globalsInstalled()) {
+        const method = incoming.method ?? "GET";
+        if (REFUSED_METHODS.has(method)) throw new TypeError(`Unsupported method: ${method}`);
+        lazy = new LazyRequest(incoming, method, urlOf(incoming, origin));
+        request = lazy as unknown as Request;
+      } else {
+        controller = new AbortController();
+        request = toRequest(incoming, origin, controller.signal);
+      }
     } catch (error) {
       // A Host header or target that forms no URL, or a method Fetch refuses (CONNECT, TRACE).
       if (!(error instanceof TypeError)) throw error;
@@ -146,6 +188,7 @@ export function createAdapter(): Adapter {
   return {
     runtime: "node",
     listen({ port, hostname, fd }, host): Promise<ListenAddress> {
+      if (options.overrideGlobals) installGlobals();
       return new Promise((resolve, reject) => {
         const s = createServer();
         server = s;

@@ -30,6 +30,8 @@ export interface ResolvedOptions {
   onError: ServeOptions["onError"];
   logger: Logger | undefined;
   websocket: unknown;
+  /** `undefined`: the runtime's default (see `ServeOptions.overrideGlobals`). */
+  overrideGlobals: boolean | undefined;
 }
 
 const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
@@ -55,6 +57,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   "onError",
   "logger",
   "websocket",
+  "overrideGlobals",
 ]);
 
 /** Renders a value for an error message. */
@@ -197,6 +200,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     onError: optionalFunction("onError", o.onError),
     logger: logger(o.logger),
     websocket: websocketHandlers(o.websocket),
+    overrideGlobals: o.overrideGlobals === undefined
+      ? undefined
+      : boolean("overrideGlobals", o.overrideGlobals, false),
   };
 }
 
