@@ -18,6 +18,8 @@ export interface ServerSpec {
   /** What it is, for the tables. */
   label: string;
   script: string;
+  /** Environment of the server process. */
+  env?: Record<string, string>;
 }
 
 /** Every server of P1/P1n, grouped by runtime. */
@@ -35,6 +37,27 @@ export const THROUGHPUT_SERVERS: readonly ServerSpec[] = [
     script: "bench/servers/hono_node.ts",
   },
   { id: "node/srvx", runtime: "node", label: "srvx", script: "bench/servers/srvx_node.ts" },
+  {
+    id: "node/lameduck-native",
+    runtime: "node",
+    label: "lameduck, overrideGlobals: false",
+    script: "bench/servers/lameduck.ts",
+    env: { BENCH_OVERRIDE_GLOBALS: "0" },
+  },
+  {
+    id: "node/lameduck-app",
+    runtime: "node",
+    label: "lameduck, Hono app",
+    script: "bench/servers/lameduck.ts",
+    env: { BENCH_APP: "hono" },
+  },
+  {
+    id: "node/hono-app",
+    runtime: "node",
+    label: "@hono/node-server, Hono app",
+    script: "bench/servers/hono_node.ts",
+    env: { BENCH_APP: "hono" },
+  },
 ];
 
 /** The two response bodies. */
@@ -78,11 +101,12 @@ export async function runThroughput(
   const series: Record<string, Record<string, Series>> = {};
   const commands: Record<string, string> = {};
   for (const s of servers) {
-    commands[s.id] = commandOf(s.runtime, s.script).join(" ");
+    const env = Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
+    commands[s.id] = env + commandOf(s.runtime, s.script).join(" ");
     series[s.id] = Object.fromEntries(BODIES.map((b) => [b.id, { rps: [], errors: [] }]));
   }
   const measure = async (spec: ServerSpec, round: number): Promise<void> => {
-    const server = await startServer(spec.runtime, spec.script);
+    const server = await startServer(spec.runtime, spec.script, spec.env ? { env: spec.env } : {});
     try {
       for (const body of BODIES) {
         await runWrk(

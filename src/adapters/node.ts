@@ -21,7 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
 import type { Adapter, Host } from "../core/adapter.ts";
 import type { Exchange } from "../core/exchange.ts";
-import type { ListenAddress } from "../core/types.ts";
+import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { send, toRequest, writePlain } from "./node_bridge.ts";
 import { globalsInstalled, installGlobals, LazyRequest } from "./node_globals.ts";
 import { REFUSED_METHODS, urlOf } from "./node_request.ts";
@@ -53,6 +53,8 @@ interface Connection {
   mark: number;
   /** When it was accepted (`performance.now()`). */
   acceptedAt: number;
+  /** The client's address, read once per connection (each read is a system call). */
+  remote: RemoteAddress | undefined;
 }
 
 /**
@@ -94,6 +96,14 @@ function reply(
   } catch (error) {
     internalError(error, outgoing);
   }
+}
+
+function remoteOf(socket: Socket): RemoteAddress {
+  return Object.freeze({
+    transport: "tcp",
+    hostname: socket.remoteAddress ?? "",
+    port: socket.remotePort ?? 0,
+  });
 }
 
 /** Creates the Node adapter. */
@@ -162,11 +172,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     }
     const head = incoming.method === "HEAD";
     const opened = host.open(request, {
-      remoteAddr: {
-        transport: "tcp",
-        hostname: socket.remoteAddress ?? "",
-        port: socket.remotePort ?? 0,
-      },
+      remoteAddr: connection ? connection.remote ??= remoteOf(socket) : remoteOf(socket),
       env: { incoming, outgoing },
     });
     if (opened instanceof Response) {
@@ -194,7 +200,12 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
         server = s;
         let origin = `http://${hostname}:${port}`;
         s.on("connection", (socket: Socket) => {
-          const connection = { active: 0, mark: 0, acceptedAt: performance.now() };
+          const connection: Connection = {
+            active: 0,
+            mark: 0,
+            acceptedAt: performance.now(),
+            remote: undefined,
+          };
           connections.set(socket, connection);
           socket.once("close", () => connections.delete(socket));
           if (closing) closeIfIdle(socket, connection);

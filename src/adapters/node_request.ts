@@ -112,11 +112,18 @@ export function urlOf(incoming: IncomingMessage, origin: string): string {
   }
   const url = requestUrl(incoming.url ?? "/", host, origin);
   const slash = url.indexOf("/", 8);
-  const canonical = url.startsWith("http://") && slash !== -1 &&
-    CANONICAL_HOST.test(url.slice(7, slash)) && CANONICAL_PATH.test(url.slice(slash)) &&
-    !DOT_SEGMENT.test(url);
-  return canonical ? url : new URL(url).href;
+  if (!url.startsWith("http://") || slash === -1) return new URL(url).href;
+  const authority = url.slice(7, slash);
+  if (authority !== canonicalHost) {
+    if (!CANONICAL_HOST.test(authority)) return new URL(url).href;
+    canonicalHost = authority;
+  }
+  const path = url.slice(slash);
+  return CANONICAL_PATH.test(path) && !DOT_SEGMENT.test(path) ? url : new URL(url).href;
 }
+
+let validHost = "";
+let canonicalHost = "";
 
 /** A lower-case name or dotted-quad address and a port the `URL` parser keeps as they are. */
 const CANONICAL_HOST =
@@ -160,7 +167,10 @@ function requestUrl(target: string, host: string | undefined, origin: string): s
       : target.slice(end);
   }
   if (host === undefined || host === "") return origin + target;
-  if (!HOST.test(host)) throw new TypeError(`Invalid Host header: ${host}`);
+  if (host !== validHost) {
+    if (!HOST.test(host)) throw new TypeError(`Invalid Host header: ${host}`);
+    validHost = host; // Requests on a connection, and often all of them, repeat the Host.
+  }
   return (origin.startsWith("https:") ? "https://" : "http://") + host + target;
 }
 
