@@ -17,6 +17,7 @@
 
 import type { Adapter, Host } from "../core/adapter.ts";
 import { withConnectionClose } from "../core/responses.ts";
+import { plaintextRequest } from "./plaintext_url.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 
 interface ServeHandlerInfo {
@@ -86,7 +87,7 @@ export function createAdapter(): Adapter {
                 port: address.port,
                 url: urlOf(address.hostname, address.port),
               }),
-          }, (request, info) => handle(host, request, info));
+          }, (request, info) => handle(host, plaintextRequest(request), info));
         } catch (error) {
           reject(error);
         }

@@ -206,19 +206,22 @@ export function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array
       });
       const rest = (): boolean => {
         if (!incoming.complete || settled) return false;
+        settled = true; // `read()` also emits 'data': the listener above must not enqueue it.
         for (let chunk = incoming.read(); chunk !== null; chunk = incoming.read()) {
           const bytes = chunk as Uint8Array;
           controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         }
-        finish();
+        controller.close();
         return true;
       };
       incoming.on("end", () => finish());
       incoming.on("error", (error) => rest() || finish(error));
-      incoming.on(
-        "close",
-        () => rest() || finish(new Error("The client aborted the request body")),
-      );
+      const aborted = (): void => {
+        rest() || finish(new Error("The client aborted the request body"));
+      };
+      incoming.on("close", aborted);
+      // Built after the client left (a lazy request read late): no event will come.
+      if (incoming.destroyed) aborted();
     },
     pull(): void {
       incoming.resume();

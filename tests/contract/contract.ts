@@ -16,6 +16,7 @@ import { deadlineCases } from "./cases_deadline.ts";
 import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
+import { requestCases } from "./cases_request.ts";
 
 /** Registers the whole contract for `runtime` (nothing when LAMEDUCK_RUNTIMES leaves it out). */
 export function defineContract(runtime: RuntimeName): void {
@@ -33,5 +34,6 @@ export function defineContract(runtime: RuntimeName): void {
     featureCases(runtime);
     keepAliveCases(runtime);
     apiCases(runtime);
+    requestCases(runtime);
   });
 }

@@ -8,7 +8,10 @@
  * Configuration comes as JSON in the `FIXTURE` environment variable. Fixture-only switches:
  * - `mode`: `"serve"` (default) or `"selftest"` (in-process API checks, contract cases 13-14);
  * - `hooks`: `[{ name, kind: "ok" | "throw" | "hang", ms?, timeout? }]`, registered in order;
- * - `trace`: write a `fetch` line for every request that reaches the Hono app.
+ * - `trace`: write a `fetch` line for every request that reaches the Hono app;
+ * - `onErrorText`: pass an `onError` that answers `500` with `onError: <error>`.
+ * In serve mode an upstream `node:http` server echoes requests for the `/req/*` routes (its
+ * port is in the `ready` line).
  * Everything else is passed to `serve()` (after `port: 0, hostname: "127.0.0.1"`).
  *
  * `LAMEDUCK_MODULE` (a URL) makes the fixture take `serve` from there instead of the sources:
@@ -84,11 +87,12 @@ interface FixtureConfig {
   mode?: "serve" | "selftest";
   hooks?: HookSpec[];
   trace?: boolean;
+  onErrorText?: boolean;
   [option: string]: unknown;
 }
 
 const config = JSON.parse(process.env.FIXTURE ?? "{}") as FixtureConfig;
-const { mode = "serve", hooks = [], trace = false, ...passThrough } = config;
+const { mode = "serve", hooks = [], trace = false, onErrorText = false, ...passThrough } = config;
 
 // ---------------------------------------------------------------------------------------------
 // The Hono app (its `fetch` is handed to `serve()` unchanged)
@@ -227,6 +231,124 @@ app.get("/throw", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// The request as the handler sees it (cases_request.ts)
+
+/** What a request and its copies look like, and whether the platform's operations work. */
+app.get("/req/identity", (c) => {
+  const raw = c.req.raw;
+  const attempt = (f: () => unknown): unknown => {
+    try {
+      return f();
+    } catch (error) {
+      return `threw ${String(error)}`;
+    }
+  };
+  return c.json({
+    url: raw.url,
+    isRequest: raw instanceof Request,
+    copyUrl: attempt(() => new Request(raw).url),
+    copyIsRequest: attempt(() => new Request(raw) instanceof Request),
+    cloneUrl: attempt(() => raw.clone().url),
+    cloneHeader: attempt(() => raw.clone().headers.get("x-probe")),
+    header: raw.headers.get("x-probe"),
+  });
+});
+
+/** Reads the body with `how`, then again: the second read must throw the platform's TypeError. */
+app.post("/req/body/:how", async (c) => {
+  const raw = c.req.raw;
+  const how = c.req.param("how") as "json" | "formData" | "arrayBuffer" | "text";
+  let value: unknown;
+  if (how === "formData") value = Object.fromEntries(await raw.formData());
+  else if (how === "arrayBuffer") value = [...new Uint8Array(await raw.arrayBuffer())];
+  else value = await raw[how]();
+  let again: string;
+  try {
+    await raw.text();
+    again = "read twice without an error";
+  } catch (error) {
+    again = `${(error as Error).constructor.name}`;
+  }
+  return c.json({ value, again, bodyUsed: raw.bodyUsed });
+});
+
+let upstreamPort = 0;
+/** Proxies to the upstream echo server: `new Request(upstream, request)` and `fetch(request)`. */
+app.all("/req/proxy/:how", async (c) => {
+  const raw = c.req.raw;
+  const upstream = `http://127.0.0.1:${upstreamPort}/echo`;
+  const how = c.req.param("how");
+  // `fetch(request)` itself: the client sent `Host: <upstream>`, so `request.url` points there.
+  const response = how === "request" ? await fetch(raw) : await fetch(new Request(upstream, raw));
+  return new Response(response.body, response);
+});
+
+/** Answers once `request.signal` aborts, which must happen when the client leaves. */
+app.get("/req/signal", (c) => {
+  const signal = c.req.raw.signal;
+  emit({ event: "entered", route: "/req/signal", id: "" });
+  return new Promise<Response>((resolve) => {
+    const report = () => {
+      emit({ event: "request-signal", route: "/req/signal", reason: String(signal.reason) });
+      resolve(new Response("aborted"));
+    };
+    if (signal.aborted) report();
+    else signal.addEventListener("abort", report, { once: true });
+  });
+});
+
+/** Reads the body only after the client left (`request.signal` aborted). */
+app.post("/req/late-body", (c) => {
+  const raw = c.req.raw;
+  emit({ event: "entered", route: "/req/late-body", id: "" });
+  return new Promise<Response>((resolve) => {
+    const read = () => {
+      raw.text().then(
+        (text) => emit({ event: "late-body", route: "/req/late-body", text }),
+        (error) => emit({ event: "late-body", route: "/req/late-body", error: String(error) }),
+      ).finally(() => resolve(new Response("read")));
+    };
+    if (raw.signal.aborted) read();
+    else raw.signal.addEventListener("abort", read, { once: true });
+  });
+});
+
+app.get("/req/url", (c) => c.text(c.req.raw.url));
+
+/** Responses the bridge cannot send: they must get `onError`'s answer. */
+app.get("/req/broken/:kind", (c) => {
+  if (c.req.param("kind") === "lookalike") return Object.create(Response.prototype) as Response;
+  class ThrowingBody extends Response {
+    override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+      throw new Error("body getter threw");
+    }
+  }
+  return new ThrowingBody("never sent");
+});
+
+/** Echoes method, path, the `x-probe` header and the body, for the proxy routes. */
+async function startUpstream(): Promise<void> {
+  const { createServer } = await import("node:http");
+  const upstream = createServer((incoming, outgoing) => {
+    const chunks: Uint8Array[] = [];
+    incoming.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    incoming.on("end", () => {
+      const body = Buffer.concat(chunks).toString();
+      outgoing.writeHead(200, { "content-type": "application/json", "x-upstream": "1" });
+      outgoing.end(JSON.stringify({
+        method: incoming.method,
+        url: incoming.url,
+        probe: incoming.headers["x-probe"] ?? null,
+        body,
+      }));
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  upstream.unref();
+  upstreamPort = (upstream.address() as net.AddressInfo).port;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Serve mode
 
 function makeHook(spec: HookSpec): () => Promise<void> {
@@ -251,6 +373,9 @@ async function serveMode(): Promise<void> {
     hostname: "127.0.0.1",
     ...passThrough,
     ...(wsHelpers?.websocket ? { websocket: wsHelpers.websocket } : {}),
+    ...(onErrorText
+      ? { onError: (error: unknown) => new Response(`onError: ${String(error)}`, { status: 500 }) }
+      : {}),
     fetch: app.fetch,
     logger: (e: LifecycleEvent) => {
       const { type, ...rest } = e;
@@ -270,6 +395,7 @@ async function serveMode(): Promise<void> {
     (error) => emit({ event: "finished-rejected", error: String(error) }),
   );
   getConnInfo = await loadConnInfo(s.runtime);
+  await startUpstream();
   try {
     const address = await s.ready;
     emit({
@@ -278,6 +404,7 @@ async function serveMode(): Promise<void> {
       hostname: address.hostname,
       url: address.url,
       runtime: s.runtime,
+      upstreamPort,
     });
   } catch (error) {
     emit({ event: "ready-rejected", error: String(error) });
