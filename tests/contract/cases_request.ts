@@ -80,7 +80,7 @@ export function requestCases(runtime: RuntimeName): void {
       });
     });
 
-    test(`fetch(new Request(upstream, request)) and fetch(request) forward method, headers and body${name}`, async () => {
+    test(`fetch(new Request(upstream, request)) and fetch(request) forward method, headers and body (Deno: fetch(request) fails)${name}`, async () => {
       await withFixture(runtime, config, async (fx) => {
         const viaInit = await fetch(`http://127.0.0.1:${fx.port}/req/proxy/init`, {
           method: "POST",
@@ -104,6 +104,13 @@ export function requestCases(runtime: RuntimeName): void {
           "X-Probe: p3",
           `Content-Length: ${body.length}`,
         ], body);
+        if (runtime === "deno") {
+          // Deno 2.9.6: fetch() of Deno.serve's own request object fails ("TypeError: Blob URL
+          // fetch only supports GET method"; GET: "Cannot read properties of undefined (reading
+          // 'stream')"). A copy works, as the first request shows. README, runtime table.
+          assert.equal(direct.status, 500, "Deno's fetch(request) works now: update the README");
+          return;
+        }
         assert.equal(direct.status, 200, fx.describe());
         assert.deepEqual(JSON.parse(direct.body), {
           method: "PUT",
@@ -124,7 +131,7 @@ export function requestCases(runtime: RuntimeName): void {
       });
     });
 
-    test(`a POST body that fully arrived is readable after the client left; a cut one rejects${name}`, async () => {
+    test(`a POST body that fully arrived is readable after the client left; a cut one rejects (not seen on Deno)${name}`, async () => {
       await withFixture(runtime, config, async (fx) => {
         const send = async (length: number, body: string) => {
           const conn = await RawConnection.connect(fx.port);
@@ -150,6 +157,8 @@ export function requestCases(runtime: RuntimeName): void {
         };
         const whole = await send(13, "complete body");
         assert.equal(whole.text, "complete body", `the body was lost: ${String(whole.error)}`);
+        // Deno 2.9.6 aborts no signal for a client that leaves mid-body: the handler waits on.
+        if (runtime === "deno") return;
         const cut = await send(100, "only ten b");
         assert.equal(cut.text, undefined, "a body cut mid-way must not read as complete");
         assert.ok(typeof cut.error === "string", fx.describe());
