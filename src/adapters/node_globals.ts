@@ -137,7 +137,7 @@ function headersOf(raw: string[]): Headers {
 }
 
 /** The global `Request` while replaced: unwraps a {@linkcode LazyRequest} given as input. */
-class LameduckRequest extends NativeRequest {
+export class LameduckRequest extends NativeRequest {
   constructor(input: RequestInfo | URL, init?: RequestInit) {
     super(input instanceof LazyRequest ? LazyRequest.native(input) : input, init);
   }
@@ -158,7 +158,11 @@ export interface LightParts {
   body: string | Uint8Array | null;
 }
 
-const TEXT = "text/plain;charset=UTF-8";
+/**
+ * The `Content-Type` the runtime's `Response` gives a text body: Node and Deno set
+ * `text/plain;charset=UTF-8` as the Fetch standard says, Bun 1.4.5 sets none (`null`).
+ */
+export const TEXT_TYPE: string | null = new NativeResponse("").headers.get("content-type");
 const STATUS_TEXT = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** A response made with a string, bytes or no body; native on first use beyond the head. */
@@ -218,7 +222,9 @@ export class LightResponse {
     if (this.#native) return this.#native.headers;
     if (this.#headers === undefined) {
       this.#headers = new Headers();
-      if (typeof this.#body === "string") this.#headers.set("content-type", TEXT);
+      if (typeof this.#body === "string" && TEXT_TYPE !== null) {
+        this.#headers.set("content-type", TEXT_TYPE);
+      }
     }
     return this.#headers;
   }
@@ -258,7 +264,7 @@ Object.defineProperty(LightResponse.prototype, INSPECT, {
  * `Uint8Array` or no body and a valid `init` makes a {@linkcode LightResponse}; anything else
  * (streams, blobs, form data, subclasses, invalid values that must throw) a native one.
  */
-class LameduckResponse extends NativeResponse {
+export class LameduckResponse extends NativeResponse {
   constructor(body?: BodyInit | null, init?: ResponseInit) {
     if (new.target === LameduckResponse) {
       const light = lightResponse(body, init);
@@ -290,7 +296,9 @@ function lightResponse(body: unknown, init: ResponseInit | undefined): LightResp
   if (typeof statusText !== "string" || !STATUS_TEXT.test(statusText)) return undefined;
   if (headers === undefined) return new LightResponse(content, status, statusText);
   const fields = new Headers(headers); // Throws the platform's TypeError for a bad field.
-  if (typeof content === "string" && !fields.has("content-type")) fields.set("content-type", TEXT);
+  if (typeof content === "string" && TEXT_TYPE !== null && !fields.has("content-type")) {
+    fields.set("content-type", TEXT_TYPE);
+  }
   return new LightResponse(content, status, statusText, fields);
 }
 

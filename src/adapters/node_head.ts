@@ -5,7 +5,7 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import type { LightParts } from "./node_globals.ts";
+import { type LightParts, TEXT_TYPE } from "./node_globals.ts";
 import { finished } from "./node_pipe.ts";
 
 /** Options of `writeResponse` (`node_response.ts`). */
@@ -91,8 +91,6 @@ export function writeHead(
   return outgoing.writeHead(response.status, text, fields);
 }
 
-const TEXT_FIELDS = ["content-type", "text/plain;charset=UTF-8"] as const;
-
 /**
  * `writeHead` and `end` for a light response (`node_globals.ts`): no `Response`, no stream.
  *
@@ -111,7 +109,7 @@ export function writeLight(
   if (body !== null) length = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
   let fields: string[];
   if (parts.headers === undefined) {
-    fields = body === null ? [] : [TEXT_FIELDS[0], TEXT_FIELDS[1]];
+    fields = typeof body === "string" && TEXT_TYPE !== null ? ["content-type", TEXT_TYPE] : [];
     if (!bodyless) fields.push("content-length", String(length));
     if (!options.keepAlive) {
       outgoing.shouldKeepAlive = false;

@@ -194,8 +194,8 @@ export interface ServeOptions {
    * Node's request, and a `new Response(string | bytes | null)` is sent without web streams:
    * about 2.5x the requests per second (README, "Performance"). Both still behave as the
    * platform's own: `instanceof`, `new Request(request)`, `fetch(request)`, `clone()`, bodies.
-   * `false` keeps the globals and hands out native objects. Unused by `Deno.serve` and
-   * `Bun.serve`.
+   * `false` keeps the globals and hands out native objects. Unused by Deno's and Bun's own
+   * servers.
    * @default {true} on Node, `false` on Deno and Bun
    */
   overrideGlobals?: boolean;
