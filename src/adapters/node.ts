@@ -23,7 +23,7 @@ import type { Adapter, Host } from "../core/adapter.ts";
 import type { Exchange } from "../core/exchange.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { send, toRequest, writePlain } from "./node_bridge.ts";
-import { globalsInstalled, installGlobals, LazyRequest } from "./node_globals.ts";
+import { globalsInstalled, installGlobals, LazyRequest, NativeResponse } from "./node_globals.ts";
 import { REFUSED_METHODS, urlOf } from "./node_request.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
@@ -175,13 +175,13 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
       remoteAddr: connection ? connection.remote ??= remoteOf(socket) : remoteOf(socket),
       env: { incoming, outgoing },
     });
-    if (opened instanceof Response) {
+    if (opened instanceof NativeResponse) {
       void send(opened, outgoing, { head, keepAlive: !host.draining });
       return;
     }
     const current = exchange = opened;
     const response = current.respond();
-    if (response instanceof Response) {
+    if (response instanceof NativeResponse) {
       reply(host, current, response, outgoing, head); // No promise for a synchronous `fetch`.
       return;
     }

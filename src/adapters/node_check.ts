@@ -6,7 +6,7 @@
  * @module
  */
 import type { FetchHandler } from "../core/types.ts";
-import { LightResponse, nativeResponseStatus } from "./node_globals.ts";
+import { LightResponse, NativeResponse, nativeResponseStatus } from "./node_globals.ts";
 
 /**
  * `fetch` whose every `Response` is checked before the bridge writes it: one whose getters
@@ -25,7 +25,7 @@ export function checkingResponses(fetch: FetchHandler): FetchHandler {
 }
 
 function writable<T>(response: T): T {
-  if (response instanceof LightResponse || !(response instanceof Response)) return response;
+  if (response instanceof LightResponse || !(response instanceof NativeResponse)) return response;
   try {
     nativeResponseStatus.call(response); // Throws unless it has a native response's state.
     void response.status;

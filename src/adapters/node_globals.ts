@@ -19,15 +19,14 @@ import { bodyStream } from "./node_request.ts";
 
 // Taken at load, before any replacement (the adapter module loads before `install()`).
 const NativeRequest: typeof Request = globalThis.Request;
-const NativeResponse: typeof Response = globalThis.Response;
+/** The runtime's own `Response`, whatever the global is now. */
+export const NativeResponse: typeof Response = globalThis.Response;
 const nativeFetch: typeof fetch = globalThis.fetch;
 /** The native `status` getter: throws for an object without a native response's state. */
 export const nativeResponseStatus: () => number = Object.getOwnPropertyDescriptor(
   NativeResponse.prototype,
   "status",
 )!.get!;
-const isInstance = (C: unknown, value: unknown): boolean =>
-  Function.prototype[Symbol.hasInstance].call(C, value);
 
 // The Fetch standard requires `duplex` for a streamed request body; lib.dom lacks it.
 interface StreamingRequestInit extends RequestInit {
@@ -144,7 +143,7 @@ export class LameduckRequest extends NativeRequest {
 
   /** Every native request, and every lazy one, is an instance. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return isInstance(NativeRequest, value);
+    return value instanceof NativeRequest; // The native class has the ordinary check.
   }
 }
 Object.setPrototypeOf(LazyRequest.prototype, LameduckRequest.prototype);
@@ -275,7 +274,7 @@ export class LameduckResponse extends NativeResponse {
 
   /** Every native response, and every light one, is an instance. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return isInstance(NativeResponse, value);
+    return value instanceof NativeResponse; // Checked on every request: keep it this plain.
   }
 }
 Object.setPrototypeOf(LightResponse.prototype, LameduckResponse.prototype);
