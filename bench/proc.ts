@@ -140,6 +140,20 @@ export async function stopServer(server: Server, graceMs = 3_000): Promise<Exit>
   return server.exited;
 }
 
+/**
+ * CPU time used so far by process `pid` (all its threads, user + system), in µs, from
+ * `/proc/<pid>/stat` (Linux, USER_HZ 100: 10 ms resolution); `NaN` if it is gone.
+ */
+export function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    return (fields[11]! + fields[12]!) * 10_000;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size of `pid` in KiB, from `/proc` (Linux); `NaN` if it is gone. */
 export function rssKiB(pid: number): number {
   try {

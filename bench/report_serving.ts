@@ -20,6 +20,12 @@ function rpsOf(t: ThroughputResults, id: string, body: string): number[] {
   return t.series[id]?.[body]?.rps ?? [];
 }
 
+function cpuOf(t: ThroughputResults, id: string, body: string): number[] {
+  return t.series[id]?.[body]?.cpuUs ?? [];
+}
+
+const micro = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
+
 function errorsNote(t: ThroughputResults): string {
   const bad = Object.entries(t.series).flatMap(([id, bodies]) =>
     Object.entries(bodies).filter(([, s]) => s.errors.some((e) => e !== 0))
@@ -95,12 +101,18 @@ export function p1nSection(t: ThroughputResults): string {
     const mine = rpsOf(t, ld, body.id);
     const vsRaw = ratios(mine, raw);
     const vsHono = ratios(mine, rpsOf(t, hono, body.id));
+    // By CPU per request: the other's cost over lameduck's (> 1: lameduck is cheaper).
+    const myCpu = cpuOf(t, ld, body.id);
+    const cpuRaw = ratios(cpuOf(t, "node/bare", body.id), myCpu);
+    const cpuHono = ratios(cpuOf(t, hono, body.id), myCpu);
     rows.push([
       handler,
       body.label,
       `**${ratioSpan(vsRaw)}** (${verdict(round2(vsRaw.median) >= 0.9)})`,
       `**${ratioSpan(vsHono)}** (${verdict(round2(vsHono.median) >= 1)})`,
       ratioSpan(ratios(rpsOf(t, hono, body.id), raw)),
+      `${ratioSpan(cpuRaw)} · ${ratioSpan(cpuHono)}`,
+      span(summarize(myCpu), micro),
     ]);
   };
   for (const body of BODIES) row("`new Response(body)`", body, "node/lameduck", "node/hono");
@@ -147,9 +159,17 @@ export function p1nSection(t: ThroughputResults): string {
         "lameduck / node:http (≥ 0.90)",
         "lameduck / @hono/node-server (≥ 1.0)",
         "@hono/node-server / node:http",
+        "by CPU per request: vs node:http · vs @hono/node-server",
+        "lameduck CPU µs / request",
       ],
       rows,
     ),
+    "",
+    "CPU per request is the server process's CPU time (all threads, `/proc/<pid>/stat`) during " +
+    "the measured wrk run divided by the requests served; its ratio is the other server's CPU " +
+    "per request over lameduck's (> 1: lameduck does the same work with less CPU). Other " +
+    "processes competing for the two cores slow the server and wrk alike, so this ratio moves " +
+    "much less than req/s on a shared machine; the targets are judged on req/s.",
     "",
     `srvx (default options): ${srvx}.`,
     "",

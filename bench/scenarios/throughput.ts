@@ -6,7 +6,7 @@
  * @module
  */
 
-import { commandOf, type Runtime, startServer, stopServer } from "../proc.ts";
+import { commandOf, processCpuUs, type Runtime, startServer, stopServer } from "../proc.ts";
 import { rotate } from "../stats.ts";
 import { runWrk, wrkArgs } from "../wrk.ts";
 
@@ -82,6 +82,12 @@ export interface ThroughputConfig {
 export interface Series {
   rps: number[];
   errors: number[];
+  /**
+   * CPU time of the server process per request during the measured run, in µs: less
+   * disturbed than req/s by other processes competing for the cores (they slow the server and
+   * wrk alike, not the work per request).
+   */
+  cpuUs: number[];
 }
 
 /** The raw results: `series[serverId][bodyId]`, plus the commands used. */
@@ -103,7 +109,9 @@ export async function runThroughput(
   for (const s of servers) {
     const env = Object.entries(s.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
     commands[s.id] = env + commandOf(s.runtime, s.script).join(" ");
-    series[s.id] = Object.fromEntries(BODIES.map((b) => [b.id, { rps: [], errors: [] }]));
+    series[s.id] = Object.fromEntries(
+      BODIES.map((b) => [b.id, { rps: [], errors: [], cpuUs: [] }]),
+    );
   }
   const measure = async (spec: ServerSpec, round: number): Promise<void> => {
     const server = await startServer(spec.runtime, spec.script, spec.env ? { env: spec.env } : {});
@@ -116,10 +124,13 @@ export async function runThroughput(
       }
       for (const body of rotate(BODIES, round)) {
         const args = wrkArgs(server.port, body.path, config.seconds, config.connections);
+        const cpuBefore = processCpuUs(server.pid);
         const result = await runWrk(config.wrk, args);
+        const cpu = processCpuUs(server.pid) - cpuBefore;
         const s = series[spec.id]![body.id]!;
         s.rps.push(result.requestsPerSec);
         s.errors.push(result.errors);
+        s.cpuUs.push(result.requests > 0 ? cpu / result.requests : NaN);
         const errors = result.errors ? `, ${result.errors} errors` : "";
         progress(
           `P1 round ${round + 1}: ${spec.id} ${body.id} ${
@@ -145,6 +156,7 @@ export async function runThroughput(
             if (s.rps.length > round) continue;
             s.rps.push(NaN);
             s.errors.push(NaN);
+            s.cpuUs.push(NaN);
           }
         }
       }

@@ -1,6 +1,6 @@
 /**
  * The request half of the Node bridge: {@linkcode toRequest} turns an `IncomingMessage` into a
- * real `Request` (no lookalike object: `new Request(request)`, `fetch(request)` and
+ * native `Request` (no lookalike object: `new Request(request)`, `fetch(request)` and
  * `request.clone()` work as with any other), and {@linkcode discardBody} lets a half-read
  * request body flow away once its response is sent.
  *
