@@ -157,6 +157,15 @@ export async function stopServer(server: Server, graceMs = 3_000): Promise<Exit>
   return server.exited;
 }
 
+/** CPU time `pid` has used so far, in µs (all threads; {@linkcode cpuNanos}); `NaN` if it is gone. */
+export function processCpuUs(pid: number): number {
+  try {
+    return cpuNanos(pid) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size of `pid` in KiB, from `/proc` (Linux); `NaN` if it is gone. */
 export function rssKiB(pid: number): number {
   try {

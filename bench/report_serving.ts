@@ -31,6 +31,7 @@ function cpuCell(bare: number[], ld: number[]): string {
   const l = median(ld);
   return `${b.toFixed(1)} → ${l.toFixed(1)} (**${(b / l).toFixed(2)}**)`;
 }
+const micro = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 
 function errorsNote(t: ThroughputResults): string {
   const bad = Object.entries(t.series).flatMap(([id, bodies]) =>
@@ -116,48 +117,106 @@ export function p1Section(t: ThroughputResults, runtimes: readonly Runtime[]): s
 
 /** P1n: Node, lameduck vs raw node:http, @hono/node-server and srvx. */
 export function p1nSection(t: ThroughputResults): string {
-  const ids = ["node/bare", "node/lameduck", "node/hono", "node/srvx"];
-  const names = ["node:http", "lameduck", "@hono/node-server", "srvx"];
-  const rows = BODIES.map((body) => {
-    const [raw, ld, hono, srvx] = ids.map((id) => rpsOf(t, id, body.id));
-    const vsRaw = ratios(ld!, raw!);
-    const vsHono = ratios(ld!, hono!);
-    const vsSrvx = ratios(ld!, srvx!);
-    return [
+  const ids = [
+    "node/bare",
+    "node/lameduck",
+    "node/hono",
+    "node/srvx",
+    "node/lameduck-native",
+    "node/lameduck-app",
+    "node/hono-app",
+  ];
+  const names = [
+    "node:http",
+    "lameduck",
+    "@hono/node-server",
+    "srvx",
+    "lameduck, overrideGlobals: false",
+    "lameduck, Hono app",
+    "@hono/node-server, Hono app",
+  ];
+  const present = ids.filter((id) => t.series[id] !== undefined);
+  const rows: string[][] = [];
+  const row = (handler: string, body: (typeof BODIES)[number], ld: string, hono: string) => {
+    const raw = rpsOf(t, "node/bare", body.id);
+    const mine = rpsOf(t, ld, body.id);
+    const vsRaw = ratios(mine, raw);
+    const vsHono = ratios(mine, rpsOf(t, hono, body.id));
+    // By CPU per request: the other's cost over lameduck's (> 1: lameduck is cheaper).
+    const myCpu = cpuOf(t, ld, body.id);
+    const cpuRaw = ratios(cpuOf(t, "node/bare", body.id), myCpu);
+    const cpuHono = ratios(cpuOf(t, hono, body.id), myCpu);
+    rows.push([
+      handler,
       body.label,
       `**${ratioSpan(vsRaw)}** (${verdict(round2(vsRaw.median) >= 0.9)})`,
-      `**${ratioSpan(vsHono)}** (${verdict(vsHono.median > 1)})`,
-      `**${ratioSpan(vsSrvx)}** (${verdict(vsSrvx.median > 1)})`,
-      [hono, srvx].map((x) => ratioSpan(ratios(x!, raw!))).join(" · "),
-    ];
-  });
-  const abs = BODIES.map((
-    body,
-  ) => [body.label, ...ids.map((id) => span(summarize(rpsOf(t, id, body.id))))]);
+      `**${ratioSpan(vsHono)}** (${verdict(round2(vsHono.median) >= 1)})`,
+      ratioSpan(ratios(rpsOf(t, hono, body.id), raw)),
+      `${ratioSpan(cpuRaw)} · ${ratioSpan(cpuHono)}`,
+      span(summarize(myCpu), micro),
+    ]);
+  };
+  for (const body of BODIES) row("`new Response(body)`", body, "node/lameduck", "node/hono");
+  if (t.series["node/lameduck-app"]) {
+    for (const body of BODIES) row("Hono app", body, "node/lameduck-app", "node/hono-app");
+  }
+  if (t.series["node/lameduck-native"]) {
+    for (const body of BODIES) {
+      row(
+        "`new Response(body)`, `overrideGlobals: false`",
+        body,
+        "node/lameduck-native",
+        "node/hono",
+      );
+    }
+  }
+  const srvx = BODIES.map((body) => {
+    const raw = rpsOf(t, "node/bare", body.id);
+    return `${body.label}: srvx / raw ${ratioSpan(ratios(rpsOf(t, "node/srvx", body.id), raw))}, ` +
+      `lameduck / srvx ${
+        ratioSpan(ratios(rpsOf(t, "node/lameduck", body.id), rpsOf(t, "node/srvx", body.id)))
+      }`;
+  }).join("; ");
+  const abs = BODIES.map((body) => [
+    body.label,
+    ...present.map((id) => span(summarize(rpsOf(t, id, body.id)))),
+  ]);
   return [
     "## P1n: Node adapter vs raw node:http and peers",
     "",
-    "Same wrk load. Peers run the same fetch handler with their default options " +
+    "Same wrk load. lameduck runs with its defaults (`overrideGlobals` on for Node) unless the " +
+    "row says otherwise. Peers run the same handler with their default options " +
     "(`@hono/node-server` replaces the global `Request`/`Response` with its own; srvx gets a " +
-    "plain `Response`, not its `FastResponse`). Targets: lameduck ≥ 0.90 of raw, ahead of both " +
-    "peers (ratio > 1).",
+    "plain `Response`, not its `FastResponse`). The Hono app answers the same routes with " +
+    "`c.text()` (bench/servers/app.ts), on lameduck and on `@hono/node-server`. Targets: " +
+    "lameduck ≥ 0.90 of raw `node:http`, ≥ 1.0 of `@hono/node-server` with the same handler.",
     "",
-    commands([...ids.map((id) => t.commands[id]!), t.wrkCommand], "p1"),
+    commands([...present.map((id) => t.commands[id]!), t.wrkCommand], "p1"),
     "",
     table(
       [
+        "handler",
         "body",
-        "lameduck / node:http",
-        "lameduck / hono",
-        "lameduck / srvx",
-        "hono / raw · srvx / raw",
+        "lameduck / node:http (≥ 0.90)",
+        "lameduck / @hono/node-server (≥ 1.0)",
+        "@hono/node-server / node:http",
+        "by CPU per request: vs node:http · vs @hono/node-server",
+        "lameduck CPU µs / request",
       ],
       rows,
     ),
     "",
+    "CPU per request is the server process's CPU time (all threads, `/proc/<pid>/stat`) during " +
+    "the measured wrk run divided by the requests served; its ratio is the other server's CPU " +
+    "per request over lameduck's (> 1: lameduck does the same work with less CPU). Other " +
+    "processes competing for the two cores slow the server and wrk alike, so this ratio moves " +
+    "much less than req/s on a shared machine; the targets are judged on req/s.",
+    "",
+    `srvx (default options): ${srvx}.`,
+    "",
     "Absolute req/s on this machine, median (min–max):",
     "",
-    table(["body", ...names], abs),
+    table(["body", ...present.map((id) => names[ids.indexOf(id)]!)], abs),
   ].join("\n");
 }
 

@@ -4,7 +4,8 @@
  * (`tsconfig.build.json`, `rewriteRelativeImportExtensions`), a generated `package.json`, the
  * README and the LICENSE. Nothing in `npm/` is edited by hand; it is rebuilt from scratch.
  *
- * Run: `npm run build:npm` (or `node scripts/build_npm.ts`). Prints the package directory.
+ * Run: `npm run build:npm`, `deno task build:npm` (or `node scripts/build_npm.ts`). Prints the
+ * package directory.
  * The proof that the result works is tests/package/ (pack, install, run the contract suite).
  *
  * @module
@@ -70,8 +71,11 @@ export function manifest(deno: DenoJson): Record<string, unknown> {
 export function buildNpm(): string {
   const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as DenoJson;
   rmSync(OUT, { recursive: true, force: true });
-  const tsc = join(ROOT, "node_modules", ".bin", "tsc");
-  const compiled = spawnSync(tsc, ["-p", join(ROOT, "tsconfig.build.json")], {
+  // The pinned Node runs tsc's script, whatever `node` is first on PATH (`node_modules/.bin/tsc`
+  // is a `#!/usr/bin/env node` script).
+  const node = join(ROOT, "node_modules", ".bin", "node");
+  const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+  const compiled = spawnSync(node, [tsc, "-p", join(ROOT, "tsconfig.build.json")], {
     cwd: ROOT,
     encoding: "utf8",
   });

@@ -7,26 +7,43 @@
 import { inheritedFd, type Notice } from "./core/activation.ts";
 import type { Adapter } from "./core/adapter.ts";
 import { logToStderr } from "./core/log.ts";
-import { resolveOptions } from "./core/options.ts";
+import { type ResolvedOptions, resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
 import type { Runtime, ServeOptions, Server } from "./core/types.ts";
 import { detectRuntime, platformFor } from "./adapters/platform.ts";
+import { checkingResponses } from "./adapters/node_check.ts";
 
 let platform: Platform | undefined;
 let hub: SignalHub | undefined;
 /** Whether a server already took the process's inherited socket and supervisor channel. */
 let activated = false;
 
-async function loadAdapter(runtime: Runtime): Promise<Adapter> {
-  switch (runtime) {
-    case "deno":
-      return (await import("./adapters/deno.ts")).createAdapter();
-    case "bun":
-      return (await import("./adapters/bun.ts")).createAdapter();
-    case "node":
-      return (await import("./adapters/node.ts")).createAdapter();
-  }
+async function loadAdapter(
+  runtime: Runtime,
+  bridged: boolean,
+  overrideGlobals: boolean,
+): Promise<Adapter> {
+  if (bridged) return (await import("./adapters/node.ts")).createAdapter({ overrideGlobals });
+  return runtime === "deno"
+    ? (await import("./adapters/deno.ts")).createAdapter()
+    : (await import("./adapters/bun.ts")).createAdapter();
+}
+
+/**
+ * A server on `node:http` (`bridged`): `fetch` checks its responses before the bridge writes
+ * them, so a broken one gets `onError`'s answer (`node_check.ts`).
+ */
+function start(
+  options: ResolvedOptions,
+  runtime: Runtime,
+  bridged: boolean,
+  fd?: number,
+): LameduckServer {
+  const override = options.overrideGlobals ?? runtime === "node";
+  const adapter = loadAdapter(runtime, bridged, override);
+  const resolved = bridged ? { ...options, fetch: checkingResponses(options.fetch) } : options;
+  return new LameduckServer(resolved, { runtime, adapter, hub: hub!, fd });
 }
 
 /**
@@ -66,9 +83,7 @@ export function serve(options: ServeOptions): Server {
   const runtime = detectRuntime();
   platform ??= platformFor(runtime);
   hub ??= new SignalHub(platform);
-  if (activated) {
-    return new LameduckServer(resolved, { runtime, adapter: loadAdapter(runtime), hub });
-  }
+  if (activated) return start(resolved, runtime, runtime === "node");
   activated = true;
   const fd = inheritedFd(platform.env, platform.pid);
   const notifyPath = platform.env("LAMEDUCK_NOTIFY");
@@ -78,8 +93,7 @@ export function serve(options: ServeOptions): Server {
   }
   // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
   // node:http on every runtime (see the README's socket-activation section).
-  const adapter = loadAdapter(fd === undefined ? runtime : "node");
-  const server = new LameduckServer(resolved, { runtime, adapter, hub, fd });
+  const server = start(resolved, runtime, fd !== undefined || runtime === "node", fd);
   if (fd !== undefined && runtime !== "node") warnInherited(runtime, resolved);
   if (notifyPath) reportTo(notifyPath, server);
   if (systemd) reportToSystemd(server);

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { commandOf, cpuNanos, type Runtime, startServer, stopServer } from "../proc.ts";
+import { commandOf, processCpuUs, type Runtime, startServer, stopServer } from "../proc.ts";
 import { rotate } from "../stats.ts";
 import { runWrk, wrkArgs } from "../wrk.ts";
 
@@ -93,6 +93,27 @@ export const THROUGHPUT_SERVERS: readonly ServerSpec[] = [
     script: "bench/servers/hono_node.ts",
   },
   { id: "node/srvx", runtime: "node", label: "srvx", script: "bench/servers/srvx_node.ts" },
+  {
+    id: "node/lameduck-native",
+    runtime: "node",
+    label: "lameduck, overrideGlobals: false",
+    script: "bench/servers/lameduck.ts",
+    env: { BENCH_OVERRIDE_GLOBALS: "0" },
+  },
+  {
+    id: "node/lameduck-app",
+    runtime: "node",
+    label: "lameduck, Hono app",
+    script: "bench/servers/lameduck.ts",
+    env: { BENCH_APP: "hono" },
+  },
+  {
+    id: "node/hono-app",
+    runtime: "node",
+    label: "@hono/node-server, Hono app",
+    script: "bench/servers/hono_node.ts",
+    env: { BENCH_APP: "hono" },
+  },
 ];
 
 /**
@@ -145,8 +166,12 @@ export interface ThroughputConfig {
 export interface Series {
   rps: number[];
   errors: number[];
-  /** The server's CPU time per request in µs (all threads), from the same wrk run. */
-  cpuUs?: number[];
+  /**
+   * CPU time of the server process per request during the measured run, in µs: less
+   * disturbed than req/s by other processes competing for the cores (they slow the server and
+   * wrk alike, not the work per request).
+   */
+  cpuUs: number[];
 }
 
 /** The raw results: `series[serverId][bodyId]`, plus the commands used. */
@@ -188,13 +213,13 @@ export async function runThroughput(
       }
       for (const body of rotate(BODIES, round)) {
         const args = wrkArgs(server.port, body.path, config.seconds, config.connections, scheme);
-        const cpuBefore = cpuNanos(server.pid);
+        const cpuBefore = processCpuUs(server.pid);
         const result = await runWrk(config.wrk, args);
-        const cpu = cpuNanos(server.pid) - cpuBefore;
+        const cpu = processCpuUs(server.pid) - cpuBefore;
         const s = series[spec.id]![body.id]!;
         s.rps.push(result.requestsPerSec);
         s.errors.push(result.errors);
-        (s.cpuUs ??= []).push(result.requests > 0 ? cpu / 1000 / result.requests : NaN);
+        s.cpuUs.push(result.requests > 0 ? cpu / result.requests : NaN);
         const errors = result.errors ? `, ${result.errors} errors` : "";
         progress(
           `P1 round ${round + 1}: ${spec.id} ${body.id} ${
@@ -220,6 +245,7 @@ export async function runThroughput(
             if (s.rps.length > round) continue;
             s.rps.push(NaN);
             s.errors.push(NaN);
+            s.cpuUs.push(NaN);
           }
         }
       }

@@ -15,7 +15,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import process from "node:process";
-import { announce, appFetch, bodyFor, tlsFromEnv } from "./routes.ts";
+import { handlerFromEnv } from "./app.ts";
+import { announce, bodyFor, tlsFromEnv } from "./routes.ts";
+
+const appFetch = handlerFromEnv();
 
 interface DenoLike {
   serve(

@@ -3,19 +3,24 @@
  *
  *     deno run -A bench/servers/lameduck.ts | bun bench/servers/lameduck.ts | node bench/servers/lameduck.ts
  *
- * `BENCH_LAME_DUCK_MS` sets `lameDuck` (default 0). Everything else is lameduck's default:
+ * `BENCH_LAME_DUCK_MS` sets `lameDuck` (default 0), `BENCH_APP=hono` serves a Hono app
+ * (`app.ts`), `BENCH_OVERRIDE_GLOBALS=0` sets `overrideGlobals: false`. Everything else is
+ * lameduck's default:
  * SIGTERM/SIGINT start the graceful shutdown and the process exits when it is done.
  *
  * @module
  */
 
 import { serve } from "../../mod.ts";
-import { announce, appFetch, numberEnv, tlsFromEnv } from "./routes.ts";
+import process from "node:process";
+import { handlerFromEnv } from "./app.ts";
+import { announce, numberEnv, tlsFromEnv } from "./routes.ts";
 
 const tls = tlsFromEnv();
 
 serve({
-  fetch: appFetch,
+  fetch: handlerFromEnv(),
+  ...(process.env.BENCH_OVERRIDE_GLOBALS === "0" ? { overrideGlobals: false } : {}),
   port: 0,
   hostname: "127.0.0.1",
   lameDuck: numberEnv("BENCH_LAME_DUCK_MS", 0),

@@ -10,7 +10,6 @@
 
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { Hono } from "hono";
 
 /** The small body. */
 export const HELLO = "hello world\n";
@@ -26,17 +25,6 @@ export function bodyFor(url: string): string {
 export function fetchHandler(request: Request): Response {
   return new Response(bodyFor(request.url));
 }
-
-const honoApp = new Hono()
-  .get("/16k", (c) => c.text(BODY_16K))
-  .get("*", (c) => c.text(HELLO));
-
-/**
- * What the Fetch-style servers serve: {@linkcode fetchHandler}, or with `BENCH_APP=hono` a Hono
- * app answering the same routes with `c.text(...)` (the same app object on both sides).
- */
-export const appFetch: (request: Request) => Response | Promise<Response> =
-  process.env.BENCH_APP === "hono" ? (request) => honoApp.fetch(request) : fetchHandler;
 
 /**
  * `{ cert, key }` from the PEM files named by `BENCH_TLS_CERT` and `BENCH_TLS_KEY`, or

@@ -20,6 +20,7 @@ import type { Adapter, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import { withConnectionClose } from "../core/responses.ts";
+import { plaintextRequest } from "./plaintext_url.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 
 interface ServeHandlerInfo {
@@ -156,17 +157,22 @@ export function createAdapter(): Adapter {
       const scheme = tls ? "https" : "http";
       return new Promise((resolve, reject) => {
         try {
-          server = Deno.serve({
-            port,
-            hostname,
-            ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-            onListen: (address) =>
-              resolve({
-                hostname: address.hostname,
-                port: address.port,
-                url: urlOf(scheme, address.hostname, address.port),
-              }),
-          }, (request, info) => handle(host, request, info));
+          server = Deno.serve(
+            {
+              port,
+              hostname,
+              ...(tls ? { cert: tls.cert, key: tls.key } : {}),
+              onListen: (address) =>
+                resolve({
+                  hostname: address.hostname,
+                  port: address.port,
+                  url: urlOf(scheme, address.hostname, address.port),
+                }),
+            },
+            tls
+              ? (request, info) => handle(host, request, info)
+              : (request, info) => handle(host, plaintextRequest(request), info),
+          );
         } catch (error) {
           reject(error);
         }

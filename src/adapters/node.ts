@@ -1,6 +1,11 @@
 /**
- * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` (no
- * global overrides) and its own socket bookkeeping.
+ * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` and its
+ * own socket bookkeeping. With `overrideGlobals` (the default on Node) the handler gets a lazy
+ * `Request` and a `new Response(string)` is written without web streams (`node_globals.ts`);
+ * without it, native objects both ways.
+ *
+ * - `request.signal` aborts when the client leaves before the response ended (`res` closed
+ *   before it finished), as on Bun and `@hono/node-server`.
  *
  * - In flight: from arrival until the bridge has written the whole body and called `end()`,
  *   or the client left (`res` closed first); Node's `'finish'` alone cannot tell a body the
@@ -20,7 +25,9 @@ import type { Adapter, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
-import { send, toRequest, writePlain } from "./node_bridge.ts";
+import { send, toRequest, type WriteOptions, writePlain } from "./node_bridge.ts";
+import { globalsInstalled, installGlobals, LazyRequest, NativeResponse } from "./node_globals.ts";
+import { REFUSED_METHODS, urlOf } from "./node_request.ts";
 import { trackUpgrades, type Upgrades } from "./node_upgrade.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
@@ -57,16 +64,25 @@ const FIRST_REQUEST_GRACE_MS = 250;
 class NodeContext extends Context {
   readonly incoming: IncomingMessage;
   readonly outgoing: ServerResponse;
+  readonly #connection: Connection | undefined;
 
-  constructor(shutdown: AbortSignal, incoming: IncomingMessage, outgoing: ServerResponse) {
+  constructor(
+    shutdown: AbortSignal,
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    connection: Connection | undefined,
+  ) {
     super(shutdown);
     this.incoming = incoming;
     this.outgoing = outgoing;
+    this.#connection = connection;
   }
 
+  /** Read once per connection. */
   get remoteAddr(): RemoteAddress {
+    const connection = this.#connection;
     const socket = this.incoming.socket;
-    return { transport: "tcp", hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    return connection ? connection.remote ??= remoteOf(socket) : remoteOf(socket);
   }
 }
 
@@ -78,12 +94,60 @@ interface Connection {
   mark: number;
   /** When it was accepted (`performance.now()`). */
   acceptedAt: number;
+  /** The client's address, read once per connection (each read is a system call). */
+  remote: RemoteAddress | undefined;
 }
 
-/** The bridge never throws; anything caught here is a lameduck bug: never lose it. */
+/** What the adapter knows about a request until its response closes. */
+interface Pending {
+  connection: Connection | undefined;
+  socket: Socket;
+  exchange: Exchange | undefined;
+  /** The handler's request when the globals are replaced. */
+  lazy: LazyRequest | undefined;
+  /** What the native request's `signal` follows otherwise. */
+  controller: AbortController | undefined;
+}
+
+const PENDING = Symbol("lameduck.pending");
+type Tracked = ServerResponse & { [PENDING]?: Pending };
+
+const WRITE_OPTIONS: readonly WriteOptions[] = [
+  { head: false, keepAlive: false },
+  { head: false, keepAlive: true },
+  { head: true, keepAlive: false },
+  { head: true, keepAlive: true },
+];
+
+/** Shared option objects: one per request cost measurably. */
+function writeOptions(head: boolean, keepAlive: boolean): WriteOptions {
+  return WRITE_OPTIONS[(head ? 2 : 0) + (keepAlive ? 1 : 0)]!;
+}
+
+/**
+ * The bridge never throws; anything caught here is a lameduck bug: never lose it. The client
+ * still gets a `500` when nothing was sent yet.
+ */
 function internalError(error: unknown, outgoing: ServerResponse): void {
   console.error("lameduck: internal error while answering a request:", error);
-  outgoing.destroy();
+  if (outgoing.headersSent || outgoing.destroyed) {
+    outgoing.destroy();
+    return;
+  }
+  try {
+    writePlain(outgoing, 500, "Internal Server Error\n", { keepAlive: false });
+  } catch {
+    outgoing.destroy();
+  }
+}
+
+/** Options of {@linkcode createAdapter}. */
+export interface NodeAdapterOptions {
+  /**
+   * Replace the global `Request`, `Response` and `fetch` with lameduck's (`node_globals.ts`)
+   * when the server starts listening: the fast path. Never undone.
+   */
+  overrideGlobals: boolean;
 }
 
 /** Writes the handler's response; the exchange ends once it is written or the client left. */
@@ -95,14 +159,22 @@ function reply(
   head: boolean,
 ): void {
   try {
-    send(response, outgoing, { head, keepAlive: !host.draining }, exchange);
+    send(response, outgoing, writeOptions(head, !host.draining), exchange);
   } catch (error) {
     internalError(error, outgoing);
   }
 }
 
+function remoteOf(socket: Socket): RemoteAddress {
+  return Object.freeze({
+    transport: "tcp",
+    hostname: socket.remoteAddress ?? "",
+    port: socket.remotePort ?? 0,
+  });
+}
+
 /** Creates the Node adapter. */
-export function createAdapter(): Adapter {
+export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: false }): Adapter {
   let server: Server | undefined;
   /** What accepts connections: `server`, or on Bun with an inherited socket a `net.Server`. */
   let listener: Server | NetServer | undefined;
@@ -122,6 +194,23 @@ export function createAdapter(): Adapter {
     socket.destroy();
   };
 
+  /** `outgoing` closed: the request is over; the client left if it had not finished. */
+  function onClose(this: ServerResponse): void {
+    const pending = (this as Tracked)[PENDING]!;
+    const { connection, socket, exchange } = pending;
+    if (connection) {
+      connection.active--;
+      connection.mark = socket.bytesRead;
+      if (closing) closeIfIdle(socket, connection);
+    }
+    if (exchange !== undefined && !this.writableFinished) {
+      const reason = new DOMException("The client disconnected", "AbortError");
+      if (pending.lazy !== undefined) LazyRequest.abort(pending.lazy, reason);
+      else pending.controller?.abort(reason);
+      exchange.clientGone();
+    }
+  }
+
   /** Answers one request. Synchronous up to `fetch`'s promise, if it returns one. */
   const handle = (
     host: Host,
@@ -132,19 +221,29 @@ export function createAdapter(): Adapter {
     const socket = incoming.socket;
     const connection = connections.get(socket);
     if (connection) connection.active++;
-    let exchange: Exchange | undefined;
-    // One listener for both (an extra one costs measurably per request).
-    outgoing.on("close", () => {
-      if (connection) {
-        connection.active--;
-        connection.mark = socket.bytesRead;
-        if (closing) closeIfIdle(socket, connection);
-      }
-      if (exchange !== undefined && !outgoing.writableFinished) exchange.clientGone();
-    });
+    // One listener, a shared function, per request: a closure here cost measurably.
+    const pending: Pending = {
+      connection,
+      socket,
+      exchange: undefined,
+      lazy: undefined,
+      controller: undefined,
+    };
+    (outgoing as Tracked)[PENDING] = pending;
+    outgoing.on("close", onClose);
     let request: Request;
     try {
-      request = toRequest(incoming, origin);
+      if (globalsInstalled()) {
+        const method = incoming.method ?? "GET";
+        if (REFUSED_METHODS.has(method)) throw new TypeError(`Unsupported method: ${method}`);
+        const lazy = new LazyRequest(incoming, method, urlOf(incoming, origin));
+        pending.lazy = lazy;
+        request = lazy as unknown as Request;
+      } else {
+        const controller = new AbortController();
+        pending.controller = controller;
+        request = toRequest(incoming, origin, controller.signal);
+      }
     } catch (error) {
       // A Host header or target that forms no URL, or a method Fetch refuses (CONNECT, TRACE).
       if (!(error instanceof TypeError)) throw error;
@@ -152,14 +251,14 @@ export function createAdapter(): Adapter {
       return;
     }
     const head = incoming.method === "HEAD";
-    const opened = host.open(request, new NodeContext(host.signal, incoming, outgoing));
-    if (opened instanceof Response) {
-      void send(opened, outgoing, { head, keepAlive: !host.draining });
+    const opened = host.open(request, new NodeContext(host.signal, incoming, outgoing, connection));
+    if (opened instanceof NativeResponse) {
+      void send(opened, outgoing, writeOptions(head, !host.draining));
       return;
     }
-    const current = exchange = opened;
+    const current = pending.exchange = opened;
     const response = current.respond();
-    if (response instanceof Response) {
+    if (response instanceof NativeResponse) {
       reply(host, current, response, outgoing, head); // No promise for a synchronous `fetch`.
       return;
     }
@@ -173,6 +272,7 @@ export function createAdapter(): Adapter {
     runtime: "node",
     listen({ port, hostname, fd, tls, websocket }, host): Promise<ListenAddress> {
       const scheme = tls ? "https" : "http";
+      if (options.overrideGlobals) installGlobals();
       return new Promise((resolve, reject) => {
         // node:https's server is node:http's with TLS in front: same requests, same sockets.
         const bridged = fd !== undefined && IS_BUN;
@@ -184,7 +284,12 @@ export function createAdapter(): Adapter {
         let origin = `${scheme}://${hostname}:${port}`;
         // With TLS, the socket a request arrives on is the TLS socket of `secureConnection`.
         s.on(tls && !bridged ? "secureConnection" : "connection", (socket: Socket) => {
-          const connection = { active: 0, mark: 0, acceptedAt: performance.now() };
+          const connection: Connection = {
+            active: 0,
+            mark: 0,
+            acceptedAt: performance.now(),
+            remote: undefined,
+          };
           connections.set(socket, connection);
           socket.once("close", () => connections.delete(socket));
           if (closing) closeIfIdle(socket, connection);

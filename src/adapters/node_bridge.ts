@@ -2,8 +2,9 @@
  * The bridge between `node:http` and the Fetch API: {@linkcode toRequest} turns an
  * `IncomingMessage` into a `Request` (`node_request.ts`), {@linkcode writeResponse} writes a
  * `Response` to a `ServerResponse` (`node_response.ts`). It runs on Node, and on Deno and Bun
- * through their `node:http`. It never replaces the global `Request`, `Response` or `Headers`,
- * and hands the handler real instances of them.
+ * through their `node:http`. These functions never replace a global and work with native
+ * objects; the adapter's fast path with replaced globals (the `overrideGlobals` option) is in
+ * `node_globals.ts`.
  *
  * @example Serve a fetch handler with node:http
  * ```ts

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
+import { type LightParts, TEXT_TYPE } from "./node_globals.ts";
 import { finished } from "./node_pipe.ts";
 
 /** Options of `writeResponse` (`node_response.ts`). */
@@ -83,23 +84,60 @@ export function writeHead(
   options: WriteOptions,
   length: number,
 ): ServerResponse {
+  const fields = fieldsOf(response.headers, options, length);
+  if (!options.keepAlive) outgoing.shouldKeepAlive = false;
+  const text = response.statusText;
+  if (text === "") return outgoing.writeHead(response.status, fields);
+  return outgoing.writeHead(response.status, text, fields);
+}
+
+/**
+ * `writeHead` and `end` for a light response (`node_globals.ts`): no `Response`, no stream.
+ *
+ * @param parts The light response.
+ * @param outgoing Where to write.
+ * @param options `head` for `HEAD`; `keepAlive: false` sends `Connection: close`.
+ */
+export function writeLight(
+  parts: LightParts,
+  outgoing: ServerResponse,
+  options: WriteOptions,
+): void {
+  const { status, body } = parts;
+  const bodyless = options.head || status === 204 || status === 304;
+  let length = 0;
+  if (body !== null) length = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  let fields: string[];
+  if (parts.headers === undefined) {
+    fields = typeof body === "string" && TEXT_TYPE !== null ? ["content-type", TEXT_TYPE] : [];
+    if (!bodyless) fields.push("content-length", String(length));
+    if (!options.keepAlive) {
+      outgoing.shouldKeepAlive = false;
+      fields.push("connection", "close");
+    }
+  } else {
+    fields = fieldsOf(parts.headers, options, bodyless ? -1 : length);
+    if (!options.keepAlive) outgoing.shouldKeepAlive = false;
+  }
+  if (parts.statusText === "") outgoing.writeHead(status, fields);
+  else outgoing.writeHead(status, parts.statusText, fields);
+  if (bodyless || body === null) outgoing.end();
+  else outgoing.end(body);
+}
+
+function fieldsOf(headers: Headers, options: WriteOptions, length: number): string[] {
   const fields: string[] = [];
   let framed = false;
   const keepAlive = options.keepAlive;
   // Iteration yields each Set-Cookie apart (Fetch "sort and combine"), on all three runtimes.
-  response.headers.forEach((value, name) => {
+  headers.forEach((value, name) => {
     if (name === "content-length" || name === "transfer-encoding") framed = true;
     else if (name === "connection" && !keepAlive) return;
     fields.push(name, value);
   });
   if (length >= 0 && !framed) fields.push("content-length", String(length));
-  if (!keepAlive) {
-    outgoing.shouldKeepAlive = false;
-    fields.push("connection", "close");
-  }
-  const text = response.statusText;
-  if (text === "") return outgoing.writeHead(response.status, fields);
-  return outgoing.writeHead(response.status, text, fields);
+  if (!keepAlive) fields.push("connection", "close");
+  return fields;
 }
 
 /**

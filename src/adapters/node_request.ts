@@ -1,6 +1,6 @@
 /**
  * The request half of the Node bridge: {@linkcode toRequest} turns an `IncomingMessage` into a
- * real `Request` (no lookalike object: `new Request(request)`, `fetch(request)` and
+ * native `Request` (no lookalike object: `new Request(request)`, `fetch(request)` and
  * `request.clone()` work as with any other), and {@linkcode discardBody} lets a half-read
  * request body flow away once its response is sent.
  *
@@ -18,18 +18,20 @@ const HOST = /^(?:[\w.-]+|\[[\dA-Fa-f:.]+\])(?::\d{1,5})?$/;
 const discarders = new WeakMap<IncomingMessage, () => void>();
 
 /**
- * Builds a Fetch `Request` from a Node request, without reading the body.
+ * Builds a native Fetch `Request` from a Node request, without reading the body (the bridge's
+ * path when the globals are not replaced).
  *
  * The URL uses the `Host` header, or `origin` when there is none; an absolute-form target
- * (`GET http://host/path`, from proxies) is used as it is. Headers come from `rawHeaders`, so
+ * (`GET https://host/path`, from proxies) becomes `http://<Host>/path`. Headers come from `rawHeaders`, so
  * repeated fields are all kept. The body is `null` for `GET`, `HEAD` and requests without
  * `Content-Length` or `Transfer-Encoding`; otherwise a stream fed from `incoming` that pauses it
  * while nobody reads and errors if the client aborts mid-body. Whatever is left unread when the
  * response is written is discarded, so the connection can carry the next request.
- * The request's `signal` never aborts: the caller owns cancellation.
+ * The request's `signal` follows `signal` (the caller aborts it when the client leaves).
  *
  * @param incoming The Node request.
  * @param origin The server's origin without a trailing slash, e.g. `"http://127.0.0.1:8000"`.
+ * @param signal What the request's `signal` follows.
  * @returns The request.
  * @throws {TypeError} When the `Host` header or the target cannot form a URL, or the method is
  * one Fetch refuses (`CONNECT`, `TRACE`, `TRACK`): answer `400`.
@@ -46,7 +48,11 @@ const discarders = new WeakMap<IncomingMessage, () => void>();
  * server.close();
  * ```
  */
-export function toRequest(incoming: IncomingMessage, origin: string): Request {
+export function toRequest(
+  incoming: IncomingMessage,
+  origin: string,
+  signal?: AbortSignal,
+): Request {
   const raw = incoming.rawHeaders;
   let host: string | undefined;
   let framed = false;
@@ -65,11 +71,12 @@ export function toRequest(incoming: IncomingMessage, origin: string): Request {
   const method = incoming.method ?? "GET";
   const url = requestUrl(incoming.url ?? "/", host, origin);
   let request: Request;
-  if (method === "GET") {
+  if (method === "GET" && signal === undefined) {
     request = new Request(url); // No init dictionary to convert: measurably faster on Node.
   } else {
     const init: StreamingRequestInit = { method };
-    if (framed && method !== "HEAD") {
+    if (signal !== undefined) init.signal = signal;
+    if (framed && method !== "HEAD" && method !== "GET") {
       init.body = bodyStream(incoming);
       init.duplex = "half";
     }
@@ -81,6 +88,50 @@ export function toRequest(incoming: IncomingMessage, origin: string): Request {
   return request;
 }
 
+/** Methods the Fetch API refuses to represent: the bridge answers them `400`. */
+export const REFUSED_METHODS: ReadonlySet<string> = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
+ * The URL of a request, as {@linkcode toRequest} builds it, but as a string only: exactly what
+ * the `URL` parser would make of it (checked by pattern; parsed when the pattern fails).
+ *
+ * @param incoming The Node request.
+ * @param origin The server's origin without a trailing slash.
+ * @returns The URL.
+ * @throws {TypeError} When the `Host` header or the target cannot form a URL.
+ */
+export function urlOf(incoming: IncomingMessage, origin: string): string {
+  const raw = incoming.rawHeaders;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === "host") {
+      host = raw[i + 1];
+      break;
+    }
+  }
+  const url = requestUrl(incoming.url ?? "/", host, origin);
+  const slash = url.indexOf("/", 8);
+  if (!url.startsWith("http://") || slash === -1) return new URL(url).href;
+  const authority = url.slice(7, slash);
+  if (authority !== canonicalHost) {
+    if (!CANONICAL_HOST.test(authority)) return new URL(url).href;
+    canonicalHost = authority;
+  }
+  const path = url.slice(slash);
+  return CANONICAL_PATH.test(path) && !DOT_SEGMENT.test(path) ? url : new URL(url).href;
+}
+
+let validHost = "";
+let canonicalHost = "";
+
+/** A lower-case name or dotted-quad address and a port the `URL` parser keeps as they are. */
+const CANONICAL_HOST =
+  /^(?:(?:[a-z\d-]+\.)*[a-z][a-z\d-]*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
+/** A path and query without anything the `URL` parser would percent-encode. */
+const CANONICAL_PATH = /^\/[!#-&(-;=?-[\]_a-z~]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)/;
+
 /**
  * After the response to `incoming` was written: lets the rest of a half-read request body flow
  * away, and errors its stream for a handler still reading it.
@@ -91,18 +142,48 @@ export function discardBody(incoming: IncomingMessage): void {
   discarders.get(incoming)?.();
 }
 
+/**
+ * The request's URL. An absolute-form target (`GET http://host/path`, as sent to proxies) is
+ * rebuilt from its path as `http://<Host>/path`: the connection is plaintext, so the URL never
+ * says `https:`, and the host is the `Host` header as on Bun (whose `request.url` cannot be
+ * told apart) and on Deno (whose adapter rewrites it the same way).
+ */
 function requestUrl(target: string, host: string | undefined, origin: string): string {
   if (target.charCodeAt(0) !== 47 /* "/" */) {
-    if (target.startsWith("http://") || target.startsWith("https://")) return target;
-    throw new TypeError(`Invalid request target: ${target}`);
+    let authority = -1;
+    if (target.startsWith("http://")) authority = 7;
+    else if (target.startsWith("https://")) authority = 8;
+    if (authority === -1) throw new TypeError(`Invalid request target: ${target}`);
+    const slash = target.indexOf("/", authority);
+    const query = target.indexOf("?", authority);
+    const end = slash === -1 ? query : query === -1 ? slash : Math.min(slash, query);
+    if (host === undefined || host === "") {
+      host = target.slice(authority, end === -1 ? undefined : end);
+    }
+    target = end === -1
+      ? "/"
+      : target.charCodeAt(end) === 63
+      ? "/" + target.slice(end)
+      : target.slice(end);
   }
   if (host === undefined || host === "") return origin + target;
-  if (!HOST.test(host)) throw new TypeError(`Invalid Host header: ${host}`);
+  if (host !== validHost) {
+    if (!HOST.test(host)) throw new TypeError(`Invalid Host header: ${host}`);
+    validHost = host; // Requests on a connection, and often all of them, repeat the Host.
+  }
   return (origin.startsWith("https:") ? "https://" : "http://") + host + target;
 }
 
-/** The request body; `highWaterMark: 0` keeps `incoming` paused until someone reads. */
-function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
+/**
+ * The request body; `highWaterMark: 0` keeps `incoming` paused until someone reads. A body
+ * that fully arrived stays readable after the client disconnected: Node then destroys
+ * `incoming` with `Error: aborted`, but `incoming.complete` is set and `read()` still returns
+ * what it buffered (Deno, Bun and `@hono/node-server` return such a body too).
+ *
+ * @param incoming The Node request.
+ * @returns The stream.
+ */
+export function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
   let settled = false;
   return new ReadableStream<Uint8Array>({
     start(controller): void {
@@ -123,9 +204,24 @@ function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 0) <= 0) incoming.pause();
       });
+      const rest = (): boolean => {
+        if (!incoming.complete || settled) return false;
+        settled = true; // `read()` also emits 'data': the listener above must not enqueue it.
+        for (let chunk = incoming.read(); chunk !== null; chunk = incoming.read()) {
+          const bytes = chunk as Uint8Array;
+          controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        }
+        controller.close();
+        return true;
+      };
       incoming.on("end", () => finish());
-      incoming.on("error", (error) => finish(error));
-      incoming.on("close", () => finish(new Error("The client aborted the request body")));
+      incoming.on("error", (error) => rest() || finish(error));
+      const aborted = (): void => {
+        rest() || finish(new Error("The client aborted the request body"));
+      };
+      incoming.on("close", aborted);
+      // Built after the client left (a lazy request read late): no event will come.
+      if (incoming.destroyed) aborted();
     },
     pull(): void {
       incoming.resume();

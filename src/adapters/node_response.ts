@@ -5,7 +5,8 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { failBeforeHead, writeHead, type WriteOptions } from "./node_head.ts";
+import { LightResponse } from "./node_globals.ts";
+import { failBeforeHead, writeHead, writeLight, type WriteOptions } from "./node_head.ts";
 import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pipe.ts";
 
 /**
@@ -77,6 +78,21 @@ export function send(
   options: WriteOptions,
   done?: Completion,
 ): WriteOutcome | Promise<WriteOutcome> {
+  if (response instanceof LightResponse && !outgoing.headersSent && !outgoing.destroyed) {
+    const parts = LightResponse.parts(response);
+    if (parts !== undefined) {
+      let outcome: WriteOutcome;
+      try {
+        writeLight(parts, outgoing, options);
+        outcome = finished(outgoing);
+      } catch {
+        outgoing.destroy();
+        outcome = "errored";
+      }
+      done?.end();
+      return outcome;
+    }
+  }
   const body = response.body;
   if (outgoing.headersSent || outgoing.destroyed) {
     body?.cancel().catch(ignore);

@@ -32,6 +32,8 @@ export interface ResolvedOptions {
   logger: Logger | undefined;
   websocket: unknown;
   tls: TlsOptions | undefined;
+  /** `undefined`: the runtime's default (see `ServeOptions.overrideGlobals`). */
+  overrideGlobals: boolean | undefined;
 }
 
 const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
@@ -58,6 +60,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   "logger",
   "websocket",
   "tls",
+  "overrideGlobals",
 ]);
 
 /** Renders a value for an error message. */
@@ -221,6 +224,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     logger: logger(o.logger),
     websocket: websocketHandlers(o.websocket),
     tls: tls(o.tls),
+    overrideGlobals: o.overrideGlobals === undefined
+      ? undefined
+      : boolean("overrideGlobals", o.overrideGlobals, false),
   };
 }
 

@@ -18,6 +18,7 @@ import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
 import { promiseCases } from "./cases_promises.ts";
+import { requestCases } from "./cases_request.ts";
 
 /**
  * Registers the whole contract for `runtime`; when LAMEDUCK_RUNTIMES leaves it out, a test that
@@ -41,5 +42,6 @@ function defineFor(runtime: RuntimeName): void {
     keepAliveCases(runtime);
     promiseCases(runtime);
     apiCases(runtime);
+    requestCases(runtime);
   });
 }

@@ -12,6 +12,7 @@ import type { FixtureConfig, HookSpec } from "../shared/fixture_config.ts";
 import { sleep } from "../shared/time.ts";
 import { createApp, loadConnInfo, wsHelpers } from "./fixture_app.ts";
 import { emit } from "./fixture_output.ts";
+import { addRequestRoutes, startUpstream } from "./fixture_request.ts";
 
 type Serve = (options: ServeOptions) => Server;
 
@@ -52,13 +53,18 @@ function onErrorOf(
 
 /** Serves the fixture app with `config`; writes `ready` (or `ready-rejected` and exits 2). */
 export async function serveMode(serve: Serve, config: FixtureConfig): Promise<void> {
-  const { mode: _mode, hooks = [], trace = false, onError, ...passThrough } = config;
+  const { mode: _mode, hooks = [], trace = false, onError, onErrorText, ...passThrough } = config;
   const { app, attach } = createApp({ trace });
+  let upstreamPort = 0;
+  addRequestRoutes(app, () => upstreamPort);
   const options = {
     port: 0,
     hostname: "127.0.0.1",
     ...passThrough,
     ...onErrorOf(onError),
+    ...(onErrorText
+      ? { onError: (error: unknown) => new Response(`onError: ${String(error)}`, { status: 500 }) }
+      : {}),
     ...(wsHelpers?.websocket ? { websocket: wsHelpers.websocket } : {}),
     fetch: app.fetch,
     logger: (e: LifecycleEvent) => {
@@ -83,6 +89,7 @@ export async function serveMode(serve: Serve, config: FixtureConfig): Promise<vo
     (error) => emit({ event: "finished-rejected", error: String(error) }),
   );
   attach(s, await loadConnInfo(s.runtime));
+  upstreamPort = await startUpstream();
   try {
     const address = await s.ready;
     emit({
@@ -91,6 +98,7 @@ export async function serveMode(serve: Serve, config: FixtureConfig): Promise<vo
       hostname: address.hostname,
       url: address.url,
       runtime: s.runtime,
+      upstreamPort,
     });
   } catch (error) {
     emit({ event: "ready-rejected", error: String(error) });

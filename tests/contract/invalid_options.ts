@@ -43,4 +43,6 @@ export const INVALID_OPTIONS: InvalidOption[] = [
   { label: "hostname 5", option: "hostname", value: 5, text: "5" },
   { label: "onError 1", option: "onError", value: 1, text: "1" },
   { label: 'onListen "x"', option: "onListen", value: "x", text: "x" },
+  { label: 'overrideGlobals "yes"', option: "overrideGlobals", value: "yes", text: "yes" },
+  { label: "overrideGlobals 1", option: "overrideGlobals", value: 1, text: "1" },
 ];

@@ -1,5 +1,6 @@
 /**
- * The npm package proves itself: build it (scripts/build_npm.ts), `npm pack` it, install the
+ * The npm package proves itself: build it (`deno task build:npm`, which runs
+ * scripts/build_npm.ts), `npm pack` it, install the
  * tarball into a throw-away project, then
  * - run the contract suite's Node cases against the installed package (`import "lameduck"`
  *   resolved through the package's `exports`, not the sources) on the pinned Node 24;
@@ -28,7 +29,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { buildNpm, ROOT } from "../../scripts/build_npm.ts";
+import { OUT, ROOT } from "../../scripts/build_npm.ts";
 import { defineContract } from "../contract/contract.ts";
 
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -70,7 +71,11 @@ console.log(JSON.stringify({ body, graceful: report.graceful, runtime: server.ru
 `;
 
 before(() => {
-  buildNpm();
+  // The documented command (README, deno.json): `deno task build:npm`. It used to fail: the
+  // task's `deno` resolved to node_modules/.bin/deno, which `deno task` runs as an npm bin
+  // script, i.e. the deno binary as JavaScript ("SyntaxError: Invalid or unexpected token").
+  rmSync(OUT, { recursive: true, force: true });
+  run(join(BIN, "deno"), ["task", "build:npm"], ROOT);
   mkdirSync(project);
   const packed = run(
     "npm",

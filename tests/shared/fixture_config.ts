@@ -45,6 +45,8 @@ export interface FixtureConfig extends JsonServeOptions {
    * `"throw"` throws itself (lameduck must then fall back to its plain 500).
    */
   onError?: "teapot" | "throw";
+  /** An `onError` that answers `500` with `onError: <error>` (cases_request.ts). */
+  onErrorText?: boolean;
 }
 
 /** A cleanup hook of the torture fixture, on one of its servers. */
