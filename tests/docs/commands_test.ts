@@ -17,7 +17,15 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +42,11 @@ writeFileSync(
     `const server = serve({ fetch: () => new Response("hi\\n"), port: 0, hostname: "127.0.0.1" });\n` +
     `await server.finished;\n`,
 );
+const bin = join(project, "bin");
+const calls = join(project, "notify-calls.log");
+mkdirSync(bin);
+writeFileSync(join(bin, "systemd-notify"), `#!/bin/sh\necho "$*" >> "${calls}"\n`);
+chmodSync(join(bin, "systemd-notify"), 0o755);
 /** A server that reads an environment variable itself: Deno prompts for it in a terminal. */
 writeFileSync(
   join(project, "prompting.ts"),
@@ -77,14 +90,14 @@ interface Started {
 }
 
 /** Starts `argv` in the project, optionally inside a pseudo-terminal; its own process group. */
-function startIn(argv: string[], tty: boolean): Started {
+function startIn(argv: string[], tty: boolean, env: NodeJS.ProcessEnv = {}): Started {
   const [file, args] = tty
     ? ["script", ["-qfec", argv.map(quote).join(" "), "/dev/null"]]
     : [argv[0]!, argv.slice(1)];
   const child = spawn(file, args, {
     cwd: project,
     detached: true,
-    env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let output = "";
@@ -223,7 +236,23 @@ for (const line of execStarts()) {
     skip: !activate && "no systemd-socket-activate",
   }, async () => {
     const port = await freePort();
-    const started = startIn([activate!, "-l", `127.0.0.1:${port}`, ...localize(line)], false);
+    // Type=notify: systemd sets NOTIFY_SOCKET; a stand-in systemd-notify first on PATH records
+    // what the service sends.
+    rmSync(calls, { force: true });
+    const started = startIn(
+      [
+        activate!,
+        "-E",
+        "NOTIFY_SOCKET",
+        "-E",
+        "PATH",
+        "-l",
+        `127.0.0.1:${port}`,
+        ...localize(line),
+      ],
+      false,
+      { NOTIFY_SOCKET: join(project, "notify.sock"), PATH: `${bin}:${process.env.PATH}` },
+    );
     try {
       assert.ok(await waitFor(started, /Listening on /, 10_000), started.output());
       // systemd-socket-activate starts the service on the first connection, as a socket unit does.
@@ -234,6 +263,16 @@ for (const line of execStarts()) {
       );
       assert.equal(await response.text(), "hi\n", started.output());
       assert.match(started.output(), new RegExp(`listening on http://127\\.0\\.0\\.1:${port}/`));
+      const sent = async () => {
+        const deadline = Date.now() + 5_000;
+        while (!existsSync(calls) || !/READY=1/.test(readFileSync(calls, "utf8"))) {
+          if (Date.now() > deadline) return "";
+          await sleep(50);
+        }
+        return readFileSync(calls, "utf8");
+      };
+      assert.match(await sent(), /READY=1/, `no READY=1 sent to systemd\n${started.output()}`);
+      assert.doesNotMatch(started.output(), /systemd will not hear from us/);
     } finally {
       await stop(started);
     }
