@@ -119,6 +119,13 @@ async function stop(started: Started): Promise<void> {
   try {
     process.kill(group, "SIGKILL");
   } catch { /* gone */ }
+  // Workers of a `lameduck run` this test started live in their own process groups: if the
+  // supervisor did not drain them (killed above), stop them by the PIDs it logged.
+  for (const [, pid] of started.output().matchAll(/worker \d+ started \(pid (\d+)\)/g)) {
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch { /* gone */ }
+  }
 }
 
 /** Whether `pattern` appears in the output within `ms` (a bounded loop). */
@@ -183,7 +190,7 @@ test("under lameduck run: the documented Deno flags adopt the socket and report 
     assert.ok(await waitFor(started, /worker 1 \(pid \d+\) ready/, 20_000), started.output());
     assert.doesNotMatch(started.output(), PROMPT);
     const port = /socket 127\.0\.0\.1:(\d+) /.exec(started.output())![1];
-    const response = await fetch(`http://127.0.0.1:${port}/`);
+    const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } });
     assert.equal(await response.text(), "hi\n");
   } finally {
     await stop(started);
@@ -257,7 +264,7 @@ for (const line of execStarts()) {
       assert.ok(await waitFor(started, /Listening on /, 10_000), started.output());
       // systemd-socket-activate starts the service on the first connection, as a socket unit does.
       const response = await within(
-        fetch(`http://127.0.0.1:${port}/`),
+        fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } }),
         20_000,
         `an answer\n${started.output()}`,
       );
