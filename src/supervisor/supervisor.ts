@@ -46,9 +46,8 @@ function ended(worker: Worker, exit: WorkerExit): string {
 function notReady(worker: Worker, timeoutMs: number): string {
   const seen = worker.connected
     ? "it connected to the notify socket but never sent READY=1: did its server start listening?"
-    : "it never connected to the notify socket: does it call serve()? A Deno worker needs " +
-      "--allow-env (at least LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,LAMEDUCK_NOTIFY) and " +
-      "--allow-read and --allow-write on the notify socket, or -A";
+    : "it never connected to the notify socket: does it call serve()? A Deno worker also " +
+      "needs -A or the flags in the README's Deno permissions";
   return `(pid ${worker.pid}) not ready after ${timeoutMs} ms (${seen})`;
 }
 

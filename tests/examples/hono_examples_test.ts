@@ -278,10 +278,11 @@ for (const { runtime, args, webSocket } of EXAMPLES.filter((e) => e.runtime !== 
     child.stderr!.setEncoding("utf8").on("data", (s: string) => (log += s));
     const exited = new Promise((resolve) => child.once("exit", resolve));
     try {
-      const ready = async () => {
-        while (!/worker 1 \(pid \d+\) ready/.test(log)) await new Promise((r) => setTimeout(r, 25));
-      };
-      await within(ready(), 30_000, `the worker to be ready\n${log}`);
+      const deadline = Date.now() + 30_000;
+      while (!/worker 1 \(pid \d+\) ready/.test(log)) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for worker 1\n${log}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
       const port = Number(/socket 127\.0\.0\.1:(\d+) /.exec(log)![1]);
       const { res, localPort } = await get(port, "/whoami");
       assert.equal(res.status, 200, log);

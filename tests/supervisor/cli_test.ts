@@ -160,10 +160,11 @@ async function supervisor(args: string[]) {
   child.stderr!.on("data", (chunk: Buffer) => (log += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const until = async (pattern: RegExp, what: string) => {
-    const poll = async () => {
-      while (!pattern.test(log)) await sleep(25);
-    };
-    await within(poll(), 15_000, `${what}\nlog:\n${log}`);
+    const deadline = Date.now() + 15_000;
+    while (!pattern.test(log)) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}\nlog:\n${log}`);
+      await sleep(25);
+    }
     return pattern.exec(log)!;
   };
   await until(/worker 1 \(pid \d+\) ready/, "worker 1 ready").catch(async (error) => {

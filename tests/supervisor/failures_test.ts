@@ -43,10 +43,11 @@ test("a failed or timed-out restart keeps the old worker serving; one restart at
   let log = "";
   sup.stderr!.on("data", (chunk: Buffer) => (log += chunk));
   const until = async (pattern: RegExp, what: string) => {
-    const poll = async () => {
-      while (!pattern.test(log)) await sleep(25);
-    };
-    await within(poll(), 15_000, `${what}\nlog:\n${log}`);
+    const deadline = Date.now() + 15_000;
+    while (!pattern.test(log)) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}\nlog:\n${log}`);
+      await sleep(25);
+    }
     return pattern.exec(log)!;
   };
   try {

@@ -1,0 +1,287 @@
+/**
+ * The documented command lines, run as written (only binary and file paths replaced by the
+ * pinned toolchain and a throw-away project):
+ *
+ * - the README's Deno permission lines (direct, under `lameduck run`, under systemd), in a
+ *   pseudo-terminal (`script`), where Deno would stop at a permission prompt: each must start
+ *   serving without one. A negative control (a server that reads an env variable itself) shows
+ *   that a prompt is detected;
+ * - every `ExecStart=` line of docs/systemd.md under `systemd-socket-activate` (installed from
+ *   Debian's `systemd` package when missing and root): the server must answer on the socket it
+ *   was given, which the old `npx` line did not (LISTEN_PID was npx's).
+ *
+ *     node_modules/.bin/node --test tests/docs/commands_test.ts
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+
+const project = mkdtempSync(join(tmpdir(), "lameduck-docs-project-"));
+after(() => rmSync(project, { recursive: true, force: true }));
+const MOD = join(ROOT, "mod.ts");
+/** The documented `server.ts`, reduced to what the lines need (no framework to install). */
+writeFileSync(
+  join(project, "server.ts"),
+  `import { serve } from ${JSON.stringify(MOD)};\n` +
+    `const server = serve({ fetch: () => new Response("hi\\n"), port: 0, hostname: "127.0.0.1" });\n` +
+    `await server.finished;\n`,
+);
+const bin = join(project, "bin");
+const calls = join(project, "notify-calls.log");
+mkdirSync(bin);
+writeFileSync(join(bin, "systemd-notify"), `#!/bin/sh\necho "$*" >> "${calls}"\n`);
+chmodSync(join(bin, "systemd-notify"), 0o755);
+/** A server that reads an environment variable itself: Deno prompts for it in a terminal. */
+writeFileSync(
+  join(project, "prompting.ts"),
+  `console.log(Deno.env.get("SOME_VARIABLE") ?? "unset");\n` +
+    `await import(${JSON.stringify(join(project, "server.ts"))});\n`,
+);
+
+/** The README's Deno permission table: how → command. */
+function denoLines(): Map<string, string> {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const lines = new Map<string, string>();
+  for (
+    const [, how, command] of readme.matchAll(/^\| (directly|under [^|]+?)\s*\| `(deno [^`]+)`/gm)
+  ) {
+    lines.set(how!, command!);
+  }
+  return lines;
+}
+
+/** Replaces the documented binaries and paths with the pinned toolchain and the project. */
+function localize(command: string): string[] {
+  return command.split(/\s+/).map((word) =>
+    word
+      .replace(/^(\/usr\/bin\/)?deno$/, binaryOf("deno"))
+      .replace(/^(\/usr\/bin\/)?bun$/, binaryOf("bun"))
+      .replace(/^(\/usr\/bin\/)?node$/, binaryOf("node"))
+      .replace(
+        /^\/srv\/app\/node_modules\/lameduck\/src\/supervisor\/cli\.js$/,
+        join(ROOT, "src", "supervisor", "cli.ts"),
+      )
+      .replace(/^\/srv\/app\//, `${project}/`)
+  );
+}
+
+const quote = (word: string) => `'${word.replace(/'/g, "'\\''")}'`;
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<unknown>;
+}
+
+/** Starts `argv` in the project, optionally inside a pseudo-terminal; its own process group. */
+function startIn(argv: string[], tty: boolean, env: NodeJS.ProcessEnv = {}): Started {
+  const [file, args] = tty
+    ? ["script", ["-qfec", argv.map(quote).join(" "), "/dev/null"]]
+    : [argv[0]!, argv.slice(1)];
+  const child = spawn(file, args, {
+    cwd: project,
+    detached: true,
+    env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  return { child, output: () => output, exited };
+}
+
+/** SIGTERM to the process group this test started, then SIGKILL if it lingers. */
+async function stop(started: Started): Promise<void> {
+  const group = -started.child.pid!;
+  try {
+    process.kill(group, "SIGTERM");
+  } catch {
+    return;
+  }
+  await Promise.race([started.exited, sleep(5_000)]);
+  try {
+    process.kill(group, "SIGKILL");
+  } catch { /* gone */ }
+  // Workers of a `lameduck run` this test started live in their own process groups: if the
+  // supervisor did not drain them (killed above), stop them by the PIDs it logged.
+  for (const [, pid] of started.output().matchAll(/worker \d+ started \(pid (\d+)\)/g)) {
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+/** Whether `pattern` appears in the output within `ms` (a bounded loop). */
+async function waitFor(started: Started, pattern: RegExp, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!pattern.test(started.output())) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+const PROMPT = /Deno requests|Allow\?|\[y\/n/;
+
+test("the README documents a Deno line for each way to run", () => {
+  assert.deepEqual([...denoLines().keys()], [
+    "directly",
+    "under `lameduck run`",
+    "under systemd (socket unit, `sd_notify`)",
+  ]);
+});
+
+test("negative control: in a terminal, a Deno server reading a variable itself stops at a prompt", async () => {
+  const line = denoLines().get("directly")!.replace("server.ts", "prompting.ts");
+  const started = startIn(localize(line), true);
+  try {
+    assert.ok(await waitFor(started, PROMPT, 20_000), `no prompt seen:\n${started.output()}`);
+    assert.doesNotMatch(started.output(), /listening on/);
+  } finally {
+    await stop(started);
+  }
+});
+
+test("directly: `deno run --allow-net server.ts` serves in a terminal without a prompt", async () => {
+  const started = startIn(localize(denoLines().get("directly")!), true);
+  try {
+    assert.ok(
+      await waitFor(started, /listening on http:\/\/127\.0\.0\.1:\d+\//, 20_000),
+      started.output(),
+    );
+    assert.doesNotMatch(started.output(), PROMPT);
+  } finally {
+    await stop(started);
+  }
+});
+
+test("under lameduck run: the documented Deno flags adopt the socket and report ready, in a terminal", async () => {
+  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+  const argv = [
+    binaryOf("node"),
+    cli,
+    "run",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--",
+    ...localize(denoLines().get("under `lameduck run`")!),
+  ];
+  const started = startIn(argv, true);
+  try {
+    assert.ok(await waitFor(started, /worker 1 \(pid \d+\) ready/, 20_000), started.output());
+    assert.doesNotMatch(started.output(), PROMPT);
+    const port = /socket 127\.0\.0\.1:(\d+) /.exec(started.output())![1];
+    const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } });
+    assert.equal(await response.text(), "hi\n");
+  } finally {
+    await stop(started);
+  }
+});
+
+/** `systemd-socket-activate`, installed from Debian's `systemd` package when missing. */
+function socketActivate(): string | undefined {
+  const which = () =>
+    spawnSync("sh", ["-c", "command -v systemd-socket-activate"], { encoding: "utf8" });
+  if (which().status !== 0 && process.getuid?.() === 0) {
+    spawnSync("apt-get", ["install", "-y", "-q", "systemd"], { stdio: "ignore" });
+  }
+  const found = which();
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Every `ExecStart=` of docs/systemd.md, commented alternatives included. */
+function execStarts(): string[] {
+  const text = readFileSync(join(ROOT, "docs", "systemd.md"), "utf8");
+  return [...text.matchAll(/^(?:# \w+: +)?ExecStart=(.+)$/gm)].map((m) => m[1]!.trim());
+}
+
+const activate = socketActivate();
+
+test("docs/systemd.md shows the real binaries in ExecStart (no npx) and sets WorkingDirectory", () => {
+  const lines = execStarts();
+  assert.equal(lines.length, 4, lines.join("\n"));
+  for (const line of lines) assert.doesNotMatch(line, /npx/);
+  const text = readFileSync(join(ROOT, "docs", "systemd.md"), "utf8");
+  assert.equal(text.match(/^WorkingDirectory=\/srv\/app$/gm)?.length, 2);
+  // The systemd Deno line is the README's.
+  const deno = lines.find((l) => l.includes("deno"))!;
+  assert.equal(
+    deno.replace("/usr/bin/deno", "deno").replace("/srv/app/server.ts", "server.ts"),
+    denoLines().get("under systemd (socket unit, `sd_notify`)"),
+  );
+});
+
+for (const line of execStarts()) {
+  test(`under systemd-socket-activate: ExecStart=${line}`, {
+    skip: !activate && "no systemd-socket-activate",
+  }, async () => {
+    const port = await freePort();
+    // Type=notify: systemd sets NOTIFY_SOCKET; a stand-in systemd-notify first on PATH records
+    // what the service sends.
+    rmSync(calls, { force: true });
+    const started = startIn(
+      [
+        activate!,
+        "-E",
+        "NOTIFY_SOCKET",
+        "-E",
+        "PATH",
+        "-l",
+        `127.0.0.1:${port}`,
+        ...localize(line),
+      ],
+      false,
+      { NOTIFY_SOCKET: join(project, "notify.sock"), PATH: `${bin}:${process.env.PATH}` },
+    );
+    try {
+      assert.ok(await waitFor(started, /Listening on /, 10_000), started.output());
+      // systemd-socket-activate starts the service on the first connection, as a socket unit does.
+      const response = await within(
+        fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } }),
+        20_000,
+        `an answer\n${started.output()}`,
+      );
+      assert.equal(await response.text(), "hi\n", started.output());
+      assert.match(started.output(), new RegExp(`listening on http://127\\.0\\.0\\.1:${port}/`));
+      const sent = async () => {
+        const deadline = Date.now() + 5_000;
+        while (!existsSync(calls) || !/READY=1/.test(readFileSync(calls, "utf8"))) {
+          if (Date.now() > deadline) return "";
+          await sleep(50);
+        }
+        return readFileSync(calls, "utf8");
+      };
+      assert.match(await sent(), /READY=1/, `no READY=1 sent to systemd\n${started.output()}`);
+      assert.doesNotMatch(started.output(), /systemd will not hear from us/);
+    } finally {
+      await stop(started);
+    }
+  });
+}
