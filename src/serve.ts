@@ -12,6 +12,15 @@ import { type Platform, SignalHub } from "./core/signals.ts";
 import type { Runtime, ServeOptions, Server } from "./core/types.ts";
 import { detectRuntime, platformFor } from "./adapters/platform.ts";
 
+/**
+ * The lame-duck window of a worker under `lameduck run` whose `lameDuck` is not set. The
+ * listening socket stays open through a restart, so the old worker has no reason to rush:
+ * for this long every response says `Connection: close`, so each pooled keep-alive client
+ * moves to a new connection (served by the next worker) after its next request instead of
+ * racing the close of its idle connection (ECONNRESET).
+ */
+export const SUPERVISED_LAME_DUCK_MS = 1000;
+
 let platform: Platform | undefined;
 let hub: SignalHub | undefined;
 /** Whether a server already took the process's inherited socket and supervisor channel. */
@@ -61,7 +70,7 @@ async function loadAdapter(runtime: Runtime): Promise<Adapter> {
  * ```
  */
 export function serve(options: ServeOptions): Server {
-  const resolved = resolveOptions(options);
+  let resolved = resolveOptions(options);
   const runtime = detectRuntime();
   platform ??= platformFor(runtime);
   hub ??= new SignalHub(platform);
@@ -71,6 +80,11 @@ export function serve(options: ServeOptions): Server {
   activated = true;
   const fd = inheritedFd(platform.env, platform.pid);
   const notifyPath = platform.env("LAMEDUCK_NOTIFY");
+  // Under `lameduck run`: a restart loses no keep-alive request by default; an explicit
+  // lameDuck (even 0) wins.
+  if (notifyPath && (options as { lameDuck?: unknown }).lameDuck === undefined) {
+    resolved = { ...resolved, lameDuck: SUPERVISED_LAME_DUCK_MS };
+  }
   const systemd = platform.env("NOTIFY_SOCKET");
   for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"]) {
     platform.unsetEnv(name);

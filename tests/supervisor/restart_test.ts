@@ -1,9 +1,11 @@
 /**
  * The zero-downtime restart proof: `lameduck run` with a Deno, Bun or Node worker, 16 clients
  * (new connection per request, then pooled keep-alive; every 8th request slow) through 10
- * restarts. No request may fail, every restart must complete, every generation must serve,
- * and each old generation's in-flight slow requests must complete. The negative control, a
- * naive stop-then-start restart of the same worker, must fail requests: it shows the test can.
+ * restarts, with the worker's default options (no `lameDuck`). No request may fail, every
+ * restart must complete, every generation must serve, and each old generation's in-flight slow
+ * requests must complete. The negative controls must fail requests, showing the test can: a
+ * naive stop-then-start restart of the same worker, and a worker with an explicit
+ * `lameDuck: 0` (which wins over `lameduck run`'s default) under pooled keep-alive clients.
  *
  * @module
  */
@@ -45,11 +47,11 @@ class Supervisor {
   log = "";
   #waiters: (() => void)[] = [];
 
-  constructor(runtime: RuntimeName) {
+  constructor(runtime: RuntimeName, env: Record<string, string> = {}, args: string[] = []) {
     this.child = spawn(
       binaryOf("node"),
-      [CLI, "run", "--port", "0", "--host", "127.0.0.1", "--", ...workerCommand(runtime)],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WORKER_LAME_DUCK: "300" } },
+      [CLI, "run", "--port", "0", "--host", "127.0.0.1", ...args, "--", ...workerCommand(runtime)],
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
     );
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     let pending = "";
@@ -164,6 +166,33 @@ function startNaive(port: number): { child: ChildProcess; ready: Promise<void> }
   });
   return { child, ready: within(ready, 10_000, "the naive worker to be ready") };
 }
+
+test("negative control: an explicit lameDuck: 0 wins, and pooled keep-alive clients then lose requests", async (t) => {
+  const sup = new Supervisor("node", { WORKER_LAME_DUCK: "0" });
+  try {
+    await sup.until(() => sup.ready.length === 1, "the first worker to be ready");
+    const load = startLoad(sup.port, 16, "pooled keep-alive", SLOW_MS);
+    await sleep(300);
+    for (let i = 1; i <= 5; i++) {
+      sup.child.kill("SIGHUP");
+      await sup.until(() => sup.restartsDone === i || sup.problems.length > 0, `restart ${i}`);
+      await sleep(150);
+    }
+    await load.stop();
+    sup.child.kill("SIGTERM");
+    await within(sup.exited, 15_000, "the supervisor to exit");
+    const { failed } = summary(load.outcomes);
+    t.diagnostic(
+      `lameDuck: 0, 5 restarts: ${load.outcomes.length} requests, ${failed.length} failed`,
+    );
+    assert.ok(
+      failed.length > 0,
+      "no request failed with lameDuck: 0: the default is not shown to matter",
+    );
+  } finally {
+    sup.child.kill("SIGKILL");
+  }
+});
 
 test("negative control: a naive stop-then-start restart of the same (graceful) worker fails requests", async (t) => {
   const port = await freePort();

@@ -5,7 +5,7 @@
  *     lameduck run --port 0 -- deno run -A tests/supervisor/worker.ts
  *
  * `WORKER_FAIL_FILE` / `WORKER_HANG_FILE`: when that file exists at start, the worker exits 1 /
- * never becomes ready (the supervisor's failed-restart cases). `WORKER_LAME_DUCK` sets `lameDuck` (ms). `WORKER_PORT` is the port to bind when no socket
+ * never becomes ready (the supervisor's failed-restart cases). `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
  * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
@@ -25,7 +25,10 @@ if (flag("WORKER_HANG_FILE")) {
   await new Promise(() => {});
 }
 
-const lameDuck = Number(process.env.WORKER_LAME_DUCK ?? "0");
+// Unset: serve()'s default (what the restart proof must hold with).
+const lameDuck = process.env.WORKER_LAME_DUCK === undefined
+  ? {}
+  : { lameDuck: Number(process.env.WORKER_LAME_DUCK) };
 
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
@@ -38,6 +41,6 @@ async function handle(request: Request): Promise<Response> {
 }
 
 const port = Number(process.env.WORKER_PORT ?? "0");
-const server = serve({ fetch: handle, port, hostname: "127.0.0.1", lameDuck, logger: false });
+const server = serve({ fetch: handle, port, hostname: "127.0.0.1", ...lameDuck, logger: false });
 const { port: bound } = await server.ready;
 console.log(JSON.stringify({ ready: process.pid, port: bound }));
