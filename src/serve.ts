@@ -86,16 +86,48 @@ export function serve(options: ServeOptions): Server {
     resolved = { ...resolved, lameDuck: SUPERVISED_LAME_DUCK_MS };
   }
   const systemd = platform.env("NOTIFY_SOCKET");
-  for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"]) {
+  // `lameduck run --handover reuseport`: bind the supervisor's address with SO_REUSEPORT.
+  const reusePort = fd === undefined && platform.env("LAMEDUCK_HANDOVER") === "reuseport";
+  if (reusePort) resolved = { ...resolved, ...reusePortAddress(platform.env) };
+  for (
+    const name of [
+      "LISTEN_FDS",
+      "LISTEN_PID",
+      "LISTEN_FDNAMES",
+      "LAMEDUCK_NOTIFY",
+      "LAMEDUCK_HANDOVER",
+      "LAMEDUCK_HOST",
+      "LAMEDUCK_PORT",
+    ]
+  ) {
     platform.unsetEnv(name);
   }
   // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
   // node:http on every runtime (see the README's socket-activation section).
   const adapter = loadAdapter(fd === undefined ? runtime : "node");
-  const server = new LameduckServer(resolved, { runtime, adapter, hub, fd });
+  const server = new LameduckServer(resolved, { runtime, adapter, hub, fd, reusePort });
   if (notifyPath) reportTo(notifyPath, server);
   if (systemd) reportToSystemd(server);
   return server;
+}
+
+/**
+ * The address `lameduck run` hands a `reuseport` worker (`LAMEDUCK_HOST`, `LAMEDUCK_PORT`).
+ *
+ * @throws {RangeError} When the supervisor's variables are not an address and a port.
+ */
+function reusePortAddress(
+  env: (name: string) => string | undefined,
+): { hostname: string; port: number } {
+  const hostname = env("LAMEDUCK_HOST") ?? "";
+  const text = env("LAMEDUCK_PORT") ?? "";
+  const port = Number(text);
+  if (hostname === "" || !/^[0-9]+$/.test(text) || port < 1 || port > 65_535) {
+    throw new RangeError(
+      `Invalid LAMEDUCK_HOST/LAMEDUCK_PORT from lameduck run: got "${hostname}" "${text}"`,
+    );
+  }
+  return { hostname, port };
 }
 
 /** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */

@@ -36,6 +36,7 @@ interface DenoLike {
     options: {
       port: number;
       hostname: string;
+      reusePort?: boolean;
       onListen: (address: { hostname: string; port: number }) => void;
     },
     handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>,
@@ -43,6 +44,19 @@ interface DenoLike {
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
+
+/**
+ * `reusePort` needs `--unstable-net`; without it `Deno.serve` ends the process (exit 70)
+ * instead of throwing. The flag also exposes `Deno.listenDatagram`, so its presence tells.
+ */
+function reusePortError(): Error | undefined {
+  if (typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function") {
+    return undefined;
+  }
+  return new Error(
+    "reusePort (lameduck run --handover reuseport) needs Deno's --unstable-net flag",
+  );
+}
 
 function urlOf(hostname: string, port: number): string {
   return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
@@ -134,12 +148,15 @@ export function createAdapter(): Adapter {
   let closed: Promise<void> | undefined;
   return {
     runtime: "deno",
-    listen({ port, hostname }, host): Promise<ListenAddress> {
+    listen({ port, hostname, reusePort }, host): Promise<ListenAddress> {
       return new Promise((resolve, reject) => {
+        const unsupported = reusePort ? reusePortError() : undefined;
+        if (unsupported) return reject(unsupported);
         try {
           server = Deno.serve({
             port,
             hostname,
+            ...(reusePort ? { reusePort } : {}),
             onListen: (address) =>
               resolve({
                 hostname: address.hostname,

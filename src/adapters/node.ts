@@ -159,7 +159,7 @@ export function createAdapter(): Adapter {
 
   return {
     runtime: "node",
-    listen({ port, hostname, fd }, host): Promise<ListenAddress> {
+    listen({ port, hostname, fd, reusePort }, host): Promise<ListenAddress> {
       return new Promise((resolve, reject) => {
         const s = createServer();
         server = s;
@@ -191,6 +191,7 @@ export function createAdapter(): Adapter {
           resolve({ hostname: h, port: p, url: `${origin}/` });
         };
         if (fd !== undefined) l.listen({ fd }, onListening);
+        else if (reusePort) l.listen({ port, host: hostname, reusePort }, onListening);
         else l.listen(port, hostname, onListening);
       });
     },

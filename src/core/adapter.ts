@@ -57,4 +57,6 @@ export interface ListenOptions {
   websocket?: unknown;
   /** An inherited listening socket to adopt instead of binding `hostname:port`. */
   fd?: number;
+  /** Bind with `SO_REUSEPORT` (`lameduck run --handover reuseport`). */
+  reusePort?: boolean;
 }

@@ -5,7 +5,8 @@
  *     lameduck run --port 0 -- deno run -A tests/supervisor/worker.ts
  *
  * `WORKER_FAIL_FILE` / `WORKER_HANG_FILE`: when that file exists at start, the worker exits 1 /
- * never becomes ready (the supervisor's failed-restart cases). `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
+ * never becomes ready (the supervisor's failed-restart cases); `WORKER_STUBBORN_FILE`: ignores
+ * SIGTERM. `/exit?code=N` exits at once (a worker that dies). `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
  * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
@@ -20,6 +21,9 @@ if (flag("WORKER_FAIL_FILE")) {
   console.error("worker: failing on purpose");
   process.exit(1);
 }
+// Ignores SIGTERM (the supervisor's --stop-timeout case).
+const stubborn = flag("WORKER_STUBBORN_FILE");
+if (stubborn) process.on("SIGTERM", () => console.error("worker: ignoring SIGTERM"));
 if (flag("WORKER_HANG_FILE")) {
   setInterval(() => {}, 1_000); // alive, never serving
   await new Promise(() => {});
@@ -32,6 +36,7 @@ const lameDuck = process.env.WORKER_LAME_DUCK === undefined
 
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.pathname === "/exit") process.exit(Number(url.searchParams.get("code") ?? "3"));
   if (url.pathname === "/slow") {
     await new Promise((resolve) =>
       setTimeout(resolve, Number(url.searchParams.get("ms") ?? "500"))
@@ -41,6 +46,16 @@ async function handle(request: Request): Promise<Response> {
 }
 
 const port = Number(process.env.WORKER_PORT ?? "0");
-const server = serve({ fetch: handle, port, hostname: "127.0.0.1", ...lameDuck, logger: false });
-const { port: bound } = await server.ready;
+const server = serve({
+  fetch: handle,
+  port,
+  hostname: "127.0.0.1",
+  ...lameDuck,
+  ...(stubborn ? { signals: false as const } : {}),
+  logger: false,
+});
+const { port: bound } = await server.ready.catch((error: Error) => {
+  console.error(`worker: cannot listen: ${error.message}`); // logger is off
+  throw error;
+});
 console.log(JSON.stringify({ ready: process.pid, port: bound }));
