@@ -4,13 +4,14 @@
  * @module
  */
 
-import { inheritedFd, type Notice } from "./core/activation.ts";
+import { takeActivation } from "./process/environment.ts";
+import type { Notice } from "./process/notice.ts";
 import type { Adapter } from "./core/adapter.ts";
 import { resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
 import type { Runtime, ServeOptions, Server } from "./core/types.ts";
-import { detectRuntime, platformFor } from "./adapters/platform.ts";
+import { detectRuntime, platformFor } from "./process/platform.ts";
 
 /**
  * The lame-duck window of a worker under `lameduck run` whose `lameDuck` is not set. The
@@ -78,61 +79,32 @@ export function serve(options: ServeOptions): Server {
     return new LameduckServer(resolved, { runtime, adapter: loadAdapter(runtime), hub });
   }
   activated = true;
-  const fd = inheritedFd(platform.env, platform.pid);
-  const notifyPath = platform.env("LAMEDUCK_NOTIFY");
+  const { fd, notifyPath, systemd, reusePort } = takeActivation(platform);
   // Under `lameduck run`: a restart loses no keep-alive request by default; an explicit
   // lameDuck (even 0) wins.
   if (notifyPath && (options as { lameDuck?: unknown }).lameDuck === undefined) {
     resolved = { ...resolved, lameDuck: SUPERVISED_LAME_DUCK_MS };
   }
-  const systemd = platform.env("NOTIFY_SOCKET");
   // `lameduck run --handover reuseport`: bind the supervisor's address with SO_REUSEPORT.
-  const reusePort = fd === undefined && platform.env("LAMEDUCK_HANDOVER") === "reuseport";
-  if (reusePort) resolved = { ...resolved, ...reusePortAddress(platform.env) };
-  for (
-    const name of [
-      "LISTEN_FDS",
-      "LISTEN_PID",
-      "LISTEN_FDNAMES",
-      "LAMEDUCK_NOTIFY",
-      "LAMEDUCK_HANDOVER",
-      "LAMEDUCK_HOST",
-      "LAMEDUCK_PORT",
-    ]
-  ) {
-    platform.unsetEnv(name);
-  }
+  if (reusePort) resolved = { ...resolved, ...reusePort };
   // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
   // node:http on every runtime (see the README's socket-activation section).
   const adapter = loadAdapter(fd === undefined ? runtime : "node");
-  const server = new LameduckServer(resolved, { runtime, adapter, hub, fd, reusePort });
+  const server = new LameduckServer(resolved, {
+    runtime,
+    adapter,
+    hub,
+    fd,
+    reusePort: reusePort !== undefined,
+  });
   if (notifyPath) reportTo(notifyPath, server);
   if (systemd) reportToSystemd(server);
   return server;
 }
 
-/**
- * The address `lameduck run` hands a `reuseport` worker (`LAMEDUCK_HOST`, `LAMEDUCK_PORT`).
- *
- * @throws {RangeError} When the supervisor's variables are not an address and a port.
- */
-function reusePortAddress(
-  env: (name: string) => string | undefined,
-): { hostname: string; port: number } {
-  const hostname = env("LAMEDUCK_HOST") ?? "";
-  const text = env("LAMEDUCK_PORT") ?? "";
-  const port = Number(text);
-  if (hostname === "" || !/^[0-9]+$/.test(text) || port < 1 || port > 65_535) {
-    throw new RangeError(
-      `Invalid LAMEDUCK_HOST/LAMEDUCK_PORT from lameduck run: got "${hostname}" "${text}"`,
-    );
-  }
-  return { hostname, port };
-}
-
 /** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */
 function reportToSystemd(server: Server): void {
-  const notify = import("./adapters/systemd.ts");
+  const notify = import("./process/systemd.ts");
   const send = (fields: string[]) => void notify.then((m) => m.sdNotify(fields));
   server.ready.then(({ url }) => send(["READY=1", `STATUS=serving on ${url}`]), () => {});
   server.signal.addEventListener("abort", () => send(["STOPPING=1", "STATUS=draining"]), {
@@ -142,7 +114,7 @@ function reportToSystemd(server: Server): void {
 
 /** Sends the server's lifecycle to the supervisor listening at `path` (`lameduck run`). */
 function reportTo(path: string, server: Server): void {
-  const notify = import("./adapters/notify.ts").then((m) => m.connectNotify(path));
+  const notify = import("./process/notify.ts").then((m) => m.connectNotify(path));
   const send = (notice: Notice) => void notify.then((n) => n(notice));
   server.ready.then(({ port }) => send({ type: "ready", port }), () => {});
   server.signal.addEventListener("abort", () => send({ type: "stopping" }), { once: true });

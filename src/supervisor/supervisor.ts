@@ -17,8 +17,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
 import type { Handover, RunOptions } from "./args.ts";
-import { sdNotify } from "../adapters/systemd.ts";
-import { inheritedFd } from "../core/activation.ts";
+import { sdNotify } from "../process/systemd.ts";
+import { inheritedFd } from "../process/activation.ts";
 import { adoptSocket, bindSocket, type BoundSocket } from "./socket.ts";
 import { Worker, type WorkerExit, type WorkerHandle, type WorkerSpec } from "./worker.ts";
 

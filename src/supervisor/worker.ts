@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:net";
 import { constants } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { parseNotice } from "../process/notice.ts";
 
 /** How a worker ended. */
 export interface WorkerExit {
@@ -140,14 +141,11 @@ export class Worker implements WorkerHandle {
   }
 
   #onLine(line: string, onReady: () => void): void {
-    if (line === "READY=1") onReady();
-    const closed = /^STATUS=closed graceful=(\w+) completed=(\d+) aborted=(\d+)$/.exec(line);
-    if (closed) {
-      this.report = {
-        graceful: closed[1] === "true",
-        completed: Number(closed[2]),
-        aborted: Number(closed[3]),
-      };
+    const notice = parseNotice(line);
+    if (notice?.type === "ready") onReady();
+    if (notice?.type === "closed") {
+      const { graceful, completed, aborted } = notice;
+      this.report = { graceful, completed, aborted };
     }
   }
 }

@@ -189,7 +189,7 @@ test("--workers 2: a worker that dies is replaced with a growing backoff while t
   }
 });
 
-test("bad arguments exit 2 naming the flag and the value; reuseport is refused where it would lose connections", async () => {
+test("bad arguments exit 2 naming the flag and the value; reuseport is refused where it would lose connections", () => {
   const cli = join(ROOT, "src", "supervisor", "cli.ts");
   const cases: [string[], RegExp][] = [
     [["--handover", "socket"], /Invalid --handover: expected fd, reuseport or auto, got "socket"/],
@@ -239,7 +239,7 @@ test("bad arguments exit 2 naming the flag and the value; reuseport is refused w
   assert.equal(forced.status, 1, forced.stderr);
 });
 
-test("--handover reuseport with a Deno worker lacking --unstable-net: the worker says why, the supervisor gives up", async () => {
+test("--handover reuseport with a Deno worker lacking --unstable-net: the worker says why, the supervisor gives up", () => {
   const cli = join(ROOT, "src", "supervisor", "cli.ts");
   const worker = join(ROOT, "tests", "supervisor", "worker.ts");
   // --force: whatever this machine's tcp_migrate_req, the point is the worker's start.

@@ -89,6 +89,8 @@ export interface ProofParams {
   /** Extra `deno run` flags (`--unstable-net` for `reuseport`). */
   denoFlags?: string[];
   restarts?: number;
+  /** Extra environment for the supervisor and its workers. */
+  env?: Record<string, string>;
 }
 
 /** What happened. */
@@ -113,8 +115,8 @@ export interface ProofResult {
 
 /** Runs one proof; never throws for a failed request (the caller asserts on the result). */
 export async function runProof(params: ProofParams): Promise<ProofResult> {
-  const { runtime, args = [], denoFlags = [], restarts = 10 } = params;
-  const sup = new Supervisor(workerCommand(runtime, denoFlags), {}, args);
+  const { runtime, args = [], denoFlags = [], restarts = 10, env = {} } = params;
+  const sup = new Supervisor(workerCommand(runtime, denoFlags), env, args);
   try {
     const workers = Number(/--workers[= ](\d+)/.exec(args.join(" "))?.[1] ?? "1");
     await sup.until(() => sup.ready.length === workers, "the first workers to be ready");

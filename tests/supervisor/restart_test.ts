@@ -9,7 +9,8 @@
  * requests must complete. The negative controls must fail requests, showing the test can: a
  * naive stop-then-start restart of the same worker, a worker with an explicit `lameDuck: 0`
  * (which wins over `lameduck run`'s default) under pooled keep-alive clients, and `reuseport`
- * forced with `tcp_migrate_req=0`.
+ * forced with `tcp_migrate_req=0` on a worker whose listener is made to have a queue when it
+ * closes (with its twin: the same with the sysctl at 1 loses nothing).
  *
  * @module
  */
@@ -152,18 +153,34 @@ test("negative control: an explicit lameDuck: 0 wins, and pooled keep-alive clie
   }
 });
 
-test("negative control: --handover reuseport with tcp_migrate_req=0 (--force) resets connections", {
-  skip: canUnshare ? false : "needs root and unshare",
-}, async (t) => {
-  const r = await proofInNamespace(
-    { runtime: "bun", args: ["--handover", "reuseport", "--force"], restarts: RESTARTS },
-    0,
-  );
-  const failed = r.failed["new connection per request"] + r.failed["pooled keep-alive"];
-  t.diagnostic(`bun, reuseport, tcp_migrate_req=0: ${r.requests} requests, ${failed} failed`);
-  assert.match(r.log, /--force.*tcp_migrate_req=0/);
-  assert.ok(failed > 0, "no request failed: the sysctl is not shown to matter");
-});
+for (const migrate of [0, 1] as const) {
+  const what = migrate === 0
+    ? "negative control: with tcp_migrate_req=0 (--force), connections queued on a closing reuseport listener are reset"
+    : "its twin: the same stalled listener with tcp_migrate_req=1 loses nothing";
+  test(what, { skip: canUnshare ? false : "needs root and unshare" }, async (t) => {
+    // A Node worker that blocks its event loop for 300 ms just before its listener closes, so
+    // connections queue on it (Node closes the listener before it accepts them again).
+    const r = await proofInNamespace({
+      runtime: "node",
+      args: ["--handover", "reuseport", "--force"],
+      restarts: 5,
+      env: { WORKER_STALL_MS: "300" },
+    }, migrate);
+    const failed = r.failed["new connection per request"] + r.failed["pooled keep-alive"];
+    const codes = [...new Set(r.failures.map((o) => o.error))].join(", ");
+    t.diagnostic(
+      `node, reuseport, stalled listener, tcp_migrate_req=${migrate}: ${r.requests} requests, ` +
+        `${failed} failed (${codes || "none"})`,
+    );
+    assert.equal(r.restartsDone, 5, r.log);
+    if (migrate === 0) {
+      assert.match(r.log, /--force.*tcp_migrate_req=0/);
+      assert.ok(failed > 0, "no request failed: the sysctl is not shown to matter");
+    } else {
+      assert.equal(failed, 0, `${JSON.stringify(r.failures)}\n${r.log}`);
+    }
+  });
+}
 
 /** A port that was free a moment ago. */
 function freePort(): Promise<number> {

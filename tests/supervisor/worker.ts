@@ -6,7 +6,9 @@
  *
  * `WORKER_FAIL_FILE` / `WORKER_HANG_FILE`: when that file exists at start, the worker exits 1 /
  * never becomes ready (the supervisor's failed-restart cases); `WORKER_STUBBORN_FILE`: ignores
- * SIGTERM. `/exit?code=N` exits at once (a worker that dies). `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
+ * SIGTERM. `/exit?code=N` exits at once (a worker that dies). `WORKER_STALL_MS`: blocks the event loop
+ * that long 900 ms into the shutdown (just before the supervised lame-duck window ends).
+ * `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
  * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
@@ -54,6 +56,17 @@ const server = serve({
   ...(stubborn ? { signals: false as const } : {}),
   logger: false,
 });
+// Blocks the event loop for this long just before the listener closes, so connections queue
+// in the kernel on the closing listener (the tcp_migrate_req negative control).
+const stall = Number(process.env.WORKER_STALL_MS ?? "0");
+if (stall > 0) {
+  server.signal.addEventListener("abort", () => {
+    setTimeout(() => {
+      const end = Date.now() + stall;
+      while (Date.now() < end) { /* busy */ }
+    }, 900);
+  });
+}
 const { port: bound } = await server.ready.catch((error: Error) => {
   console.error(`worker: cannot listen: ${error.message}`); // logger is off
   throw error;
