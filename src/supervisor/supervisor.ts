@@ -360,7 +360,6 @@ export async function supervise(
     let failure: string | undefined;
     for (const slot of slots) {
       if (stopping) break;
-      if (slot.timer) clearTimeout(slot.timer), slot.timer = undefined;
       const old = slot.worker;
       let next: WorkerHandle;
       try {
@@ -369,15 +368,18 @@ export async function supervise(
         failure = (error as Error).message;
         break;
       }
-      if (stopping || slot.worker !== old) {
-        // Stopping, or the slot's worker died meanwhile and was replaced: not ours to serve.
+      if (stopping || (slot.worker !== old && slot.worker !== undefined)) {
+        // Stopping, or the slot's worker died meanwhile and was already replaced.
         terminate(next);
         if (stopping) break;
         continue;
       }
+      // The new worker takes the slot; a pending replacement of a dead worker is not needed.
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = undefined;
       slot.worker = next;
       slot.failures = 0;
-      if (old) {
+      if (old && live.has(old)) {
         log(
           `worker ${old.generation} (pid ${old.pid}) replaced by worker ${next.generation}: ` +
             `SIGTERM, it drains`,

@@ -313,3 +313,18 @@ test("chooseHandover(): auto picks reuseport only for Bun with tcp_migrate_req=1
   );
   assert.match(inherited.refused!, /systemd/);
 });
+
+test("a worker that dies while its replacement starts: the replacement takes its place, no other", async () => {
+  const system = new FakeSystem();
+  const done = supervise(options(), system);
+  await system.until(/ready after/);
+  system.signal("SIGHUP");
+  system.workers[0]!.exit(9, null);
+  await system.until(/restart done/);
+  await sleep(250); // past the 100 ms backoff that the death scheduled
+  assert.equal(system.workers.length, 2, system.lines.join("\n"));
+  assert.ok(system.lines.some((l) => /worker 1 \(pid 1001\) exited 9 unexpectedly/.test(l)));
+  assert.deepEqual(system.workers[1]!.signals, []);
+  system.signal("SIGTERM");
+  assert.equal(await done, 0);
+});
