@@ -171,11 +171,11 @@ async function main(): Promise<number> {
     }
     console.log(
       `\n${renderRestartTable(restarts)}\n\n` +
-        `Restarts: examples/fetch.ts (lameDuck ${config.lameDuckMs} ms) under the same clients ` +
-        "(no readiness checks: one host, no balancer), through `lameduck run --workers 2` " +
-        '(defaults otherwise; SIGHUP, wait for "restart done") and naively (SIGTERM, wait ' +
-        "for the exit, start it again on the same port). Refused connects are retried by the " +
-        "client; failed = sent and not answered.",
+        `Restarts: examples/fetch.ts (lameDuck ${config.lameDuckMs} ms) under the same clients\n` +
+        "(no readiness checks: one host, no balancer), through `lameduck run --workers 2`\n" +
+        '(defaults otherwise; SIGHUP, wait for "restart done") and naively (SIGTERM, wait for\n' +
+        "the exit, start it again on the same port). Refused connects are retried by the\n" +
+        "client; failed: sent and not answered. ms: the restarts' wall time.",
     );
   }
   const lameduck = rows.filter((r) => r.server === "lameduck");
