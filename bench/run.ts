@@ -3,7 +3,7 @@
  * clients on 127.0.0.1. Writes `results.json` (every sample) and `RESULTS.md` (tables with
  * medians, min–max and ratios, and the exact commands) to bench/.
  *
- *     node bench/run.ts [--quick] [--only=p1,p2,p3,p5,memory,profile] [--runtimes=deno,bun,node]
+ *     node bench/run.ts [--quick] [--only=p1,p2,p3,p5,p6,memory,profile] [--runtimes=deno,bun,node]
  *                       [--rounds=N] [--out=DIR]
  *
  * `--quick` (1 round, short durations, for validation) and partial runs (`--only`, `--runtimes`)
@@ -37,13 +37,15 @@ import { type MemoryResults, runMemory } from "./scenarios/memory.ts";
 import { type ProfileResults, runProfile } from "./scenarios/profile.ts";
 import { runShutdown, type ShutdownResults } from "./scenarios/shutdown.ts";
 import { runThroughput, type ThroughputResults } from "./scenarios/throughput.ts";
+import { runSupervised, type SupervisedResults } from "./scenarios/supervised.ts";
+import { p6Section, p7Section } from "./report_supervised.ts";
 import { findWrk } from "./wrk.ts";
 
 function option(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
-const SCENARIOS = ["p1", "p2", "p3", "p5", "memory", "profile"] as const;
+const SCENARIOS = ["p1", "p2", "p3", "p5", "p6", "memory", "profile"] as const;
 const quick = process.argv.includes("--quick");
 const only = option("only")?.split(",") ?? [...SCENARIOS];
 const runtimes = (option("runtimes")?.split(",") ?? [...RUNTIMES]) as Runtime[];
@@ -69,6 +71,8 @@ interface Results {
   p2?: ShutdownResults | undefined;
   p3?: DrainResults | undefined;
   p5?: CoreResults | undefined;
+  /** P6 and P7: through `lameduck run`. */
+  p6?: SupervisedResults | undefined;
   memory?: MemoryResults | undefined;
   profile?: ProfileResults | { error: string } | undefined;
 }
@@ -143,6 +147,15 @@ results.p3 = await scenario("p3", () => {
   }, progress);
 });
 results.p5 = await scenario("p5", () => runCore(runtimes, quick, progress));
+results.p6 = await scenario("p6", () =>
+  runSupervised({
+    wrk,
+    rounds,
+    runtimes,
+    seconds: quick ? 1 : 3,
+    warmupSeconds: 1,
+    connections: 50,
+  }, progress));
 results.memory = await scenario("memory", () =>
   runMemory(
     { rounds: quick ? 1 : Math.min(rounds, 3), runtimes, count: 10_000, settleMs: 500 },
@@ -245,6 +258,7 @@ function render(r: Results): string {
   if (r.p2) sections.push(p2Section(r.p2, runtimes));
   if (r.p3) sections.push(p3Section(r.p3, runtimes));
   if (r.p5) sections.push(p5Section(r.p5, runtimes));
+  if (r.p6) sections.push(p6Section(r.p6, runtimes), p7Section(r.p6, runtimes));
   if (r.memory) sections.push(memorySection(r.memory, runtimes));
   return sections.join("\n\n") + "\n";
 }

@@ -104,7 +104,8 @@ const server = serve({
   readiness: "/readyz", // 200 while serving, 503 from the first signal on
   // Keep serving this long after SIGTERM (with /readyz failing) so a load balancer notices
   // before the listener closes: set it to your balancer's readiness period, e.g. 5000.
-  lameDuck: Number(process.env.LAME_DUCK_MS ?? 0),
+  // Unset: serve()'s default (0; 1000 under `lameduck run`, so restarts lose nothing).
+  ...(process.env.LAME_DUCK_MS ? { lameDuck: Number(process.env.LAME_DUCK_MS) } : {}),
   drainTimeout: 10_000, // then in-flight requests are cut and the process exits 1
   onListen: ({ url }) => console.log(`listening on ${url}`),
 });

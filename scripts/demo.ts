@@ -6,9 +6,12 @@
  *
  * For each runtime and server: start it, drive pooled keep-alive load, send SIGTERM mid-load,
  * keep the load going until the process is gone, and record what the client and lameduck saw.
- * Prints one table on stdout (progress goes to stderr, one line per phase). `LAMEDUCK_RUNTIMES`
- * (comma list) picks runtimes. Exits 0 when every lameduck row lost no request and exited 0,
- * 1 when one did not, 2 when the demo itself could not run.
+ * Then the restart table: the example restarted under the same load through `lameduck run
+ * --workers 2`, and naively (stop it, start it again on the same port). Prints both tables on
+ * stdout (progress goes to stderr, one line per phase). `LAMEDUCK_RUNTIMES`
+ * (comma list) picks runtimes. Exits 0 when every lameduck row lost no request and exited 0
+ * and every `lameduck run` row lost none, 1 when one did not, 2 when the demo itself could not
+ * run.
  *
  * @module
  */
@@ -19,6 +22,7 @@ import { failedCount, now, startLoad } from "./demo/client.ts";
 import { within } from "../tests/shared/time.ts";
 import { type ServerKind, startServer } from "./demo/process.ts";
 import { definitions, renderTable, type Row } from "./demo/table.ts";
+import { renderRestartTable, type RestartRow, restartRow } from "./demo/restart.ts";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -39,6 +43,7 @@ const config = {
   lameDuckMs: flag("lame-duck", 1_000),
   thinkMs: flag("think", 0),
   readiness: !process.argv.includes("--direct"),
+  restarts: flag("restarts", quick ? 2 : 5),
   exitTimeoutMs: 15_000,
 };
 
@@ -142,8 +147,35 @@ async function main(): Promise<number> {
     for (const kind of ["lameduck", "naive"] as const) rows.push(await run(runtime, kind));
   }
   console.log(`\n${renderTable(rows)}\n\n${definitions(config)}`);
+  const restarts: RestartRow[] = [];
+  if (config.restarts > 0) {
+    for (const runtime of runtimes) {
+      for (const how of ["lameduck run", "naive"] as const) {
+        progress(`${runtime} ${how}: ${config.restarts} restarts under load`);
+        const row = await restartRow(runtime, how, {
+          connections: config.connections,
+          restarts: config.restarts,
+          warmupMs: config.warmupMs,
+          lameDuckMs: config.lameDuckMs,
+        }, progress);
+        progress(
+          `${runtime} ${how}: ${row.ok} ok, ${row.failed} failed, ${row.refused} connects refused`,
+        );
+        restarts.push(row);
+      }
+    }
+    console.log(
+      `\n${renderRestartTable(restarts)}\n\n` +
+        `Restarts: examples/fetch.ts (lameDuck ${config.lameDuckMs} ms) under the same clients\n` +
+        "(no readiness checks: one host, no balancer), through `lameduck run --workers 2`\n" +
+        '(defaults otherwise; SIGHUP, wait for "restart done") and naively (SIGTERM, wait for\n' +
+        "the exit, start it again on the same port). Refused connects are retried by the\n" +
+        "client; failed: sent and not answered. ms: the restarts' wall time.",
+    );
+  }
   const lameduck = rows.filter((r) => r.server === "lameduck");
-  const clean = lameduck.every((r) => r.failed === 0 && r.ended === "exit 0");
+  const clean = lameduck.every((r) => r.failed === 0 && r.ended === "exit 0") &&
+    restarts.every((r) => r.how === "naive" || r.failed === 0);
   progress(
     clean
       ? "lameduck lost no request and exited 0 on every runtime"

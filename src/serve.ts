@@ -4,15 +4,25 @@
  * @module
  */
 
-import { inheritedFd, type Notice } from "./core/activation.ts";
+import { takeActivation } from "./process/environment.ts";
+import type { Notice } from "./process/notice.ts";
 import type { Adapter } from "./core/adapter.ts";
 import { logToStderr } from "./core/log.ts";
 import { type ResolvedOptions, resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
 import type { Runtime, ServeOptions, Server } from "./core/types.ts";
-import { detectRuntime, platformFor } from "./adapters/platform.ts";
+import { detectRuntime, platformFor } from "./process/platform.ts";
 import { checkingResponses } from "./adapters/node_check.ts";
+
+/**
+ * The lame-duck window of a worker under `lameduck run` whose `lameDuck` is not set. The
+ * listening socket stays open through a restart, so the old worker has no reason to rush:
+ * for this long every response says `Connection: close`, so each pooled keep-alive client
+ * moves to a new connection (served by the next worker) after its next request instead of
+ * racing the close of its idle connection (ECONNRESET).
+ */
+export const SUPERVISED_LAME_DUCK_MS = 1000;
 
 let platform: Platform | undefined;
 let hub: SignalHub | undefined;
@@ -39,11 +49,12 @@ function start(
   runtime: Runtime,
   bridged: boolean,
   fd?: number,
+  reusePort = false,
 ): LameduckServer {
   const override = options.overrideGlobals ?? runtime === "node";
   const adapter = loadAdapter(runtime, bridged, override);
   const resolved = bridged ? { ...options, fetch: checkingResponses(options.fetch) } : options;
-  return new LameduckServer(resolved, { runtime, adapter, hub: hub!, fd });
+  return new LameduckServer(resolved, { runtime, adapter, hub: hub!, fd, reusePort });
 }
 
 /**
@@ -79,21 +90,29 @@ function start(
  * ```
  */
 export function serve(options: ServeOptions): Server {
-  const resolved = resolveOptions(options);
+  let resolved = resolveOptions(options);
   const runtime = detectRuntime();
   platform ??= platformFor(runtime);
   hub ??= new SignalHub(platform);
   if (activated) return start(resolved, runtime, runtime === "node");
   activated = true;
-  const fd = inheritedFd(platform.env, platform.pid);
-  const notifyPath = platform.env("LAMEDUCK_NOTIFY");
-  const systemd = platform.env("NOTIFY_SOCKET");
-  for (const name of ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"]) {
-    platform.unsetEnv(name);
+  const { fd, notifyPath, systemd, reusePort } = takeActivation(platform);
+  // Under `lameduck run`: a restart loses no keep-alive request by default; an explicit
+  // lameDuck (even 0) wins.
+  if (notifyPath && (options as { lameDuck?: unknown }).lameDuck === undefined) {
+    resolved = { ...resolved, lameDuck: SUPERVISED_LAME_DUCK_MS };
   }
+  // `lameduck run --handover reuseport`: bind the supervisor's address with SO_REUSEPORT.
+  if (reusePort) resolved = { ...resolved, ...reusePort };
   // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
   // node:http on every runtime (see the README's socket-activation section).
-  const server = start(resolved, runtime, fd !== undefined || runtime === "node", fd);
+  const server = start(
+    resolved,
+    runtime,
+    fd !== undefined || runtime === "node",
+    fd,
+    reusePort !== undefined,
+  );
   if (fd !== undefined && runtime !== "node") warnInherited(runtime, resolved);
   if (notifyPath) reportTo(notifyPath, server);
   if (systemd) reportToSystemd(server);
@@ -128,7 +147,7 @@ function warnInherited(runtime: Runtime, options: ReturnType<typeof resolveOptio
 
 /** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */
 function reportToSystemd(server: Server): void {
-  const notify = import("./adapters/systemd.ts");
+  const notify = import("./process/systemd.ts");
   const send = (fields: string[]) => void notify.then((m) => m.sdNotify(fields));
   server.ready.then(({ url }) => send(["READY=1", `STATUS=serving on ${url}`]), () => {});
   server.signal.addEventListener("abort", () => send(["STOPPING=1", "STATUS=draining"]), {
@@ -138,7 +157,7 @@ function reportToSystemd(server: Server): void {
 
 /** Sends the server's lifecycle to the supervisor listening at `path` (`lameduck run`). */
 function reportTo(path: string, server: Server): void {
-  const notify = import("./adapters/notify.ts").then((m) => m.connectNotify(path));
+  const notify = import("./process/notify.ts").then((m) => m.connectNotify(path));
   const send = (notice: Notice) => void notify.then((n) => n(notice));
   server.ready.then(({ port }) => send({ type: "ready", port }), () => {});
   server.signal.addEventListener("abort", () => send({ type: "stopping" }), { once: true });

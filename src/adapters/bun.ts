@@ -41,6 +41,7 @@ interface BunLike {
   serve(options: {
     port: number;
     hostname: string;
+    reusePort?: boolean;
     fetch: (request: Request, server: BunServer) => Response | Promise<Response>;
     websocket?: WebSocketHandler;
     tls?: { cert: string; key: string };
@@ -139,11 +140,12 @@ export function createAdapter(): Adapter {
   const running = new Set<Request>();
   return {
     runtime: "bun",
-    listen({ port, hostname, websocket, tls }, host): Promise<ListenAddress> {
+    listen({ port, hostname, websocket, tls, reusePort }, host): Promise<ListenAddress> {
       const ws = tracked(websocket, sockets);
       server = Bun.serve({
         port,
         hostname,
+        ...(reusePort ? { reusePort } : {}),
         fetch: (request, server) => handle(host, request, server, running),
         ...(ws ? { websocket: ws } : {}),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),

@@ -39,6 +39,7 @@ interface DenoLike {
       hostname: string;
       cert?: string;
       key?: string;
+      reusePort?: boolean;
       onListen: (address: { hostname: string; port: number }) => void;
     },
     handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>,
@@ -46,6 +47,19 @@ interface DenoLike {
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
+
+/**
+ * `reusePort` needs `--unstable-net`; without it `Deno.serve` ends the process (exit 70)
+ * instead of throwing. The flag also exposes `Deno.listenDatagram`, so its presence tells.
+ */
+function reusePortError(): Error | undefined {
+  if (typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram === "function") {
+    return undefined;
+  }
+  return new Error(
+    "reusePort (lameduck run --handover reuseport) needs Deno's --unstable-net flag",
+  );
+}
 
 function urlOf(scheme: string, hostname: string, port: number): string {
   return `${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
@@ -153,15 +167,18 @@ export function createAdapter(): Adapter {
   let closed: Promise<void> | undefined;
   return {
     runtime: "deno",
-    listen({ port, hostname, tls }, host): Promise<ListenAddress> {
+    listen({ port, hostname, tls, reusePort }, host): Promise<ListenAddress> {
       const scheme = tls ? "https" : "http";
       return new Promise((resolve, reject) => {
+        const unsupported = reusePort ? reusePortError() : undefined;
+        if (unsupported) return reject(unsupported);
         try {
           server = Deno.serve(
             {
               port,
               hostname,
               ...(tls ? { cert: tls.cert, key: tls.key } : {}),
+              ...(reusePort ? { reusePort } : {}),
               onListen: (address) =>
                 resolve({
                   hostname: address.hostname,

@@ -270,7 +270,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
 
   return {
     runtime: "node",
-    listen({ port, hostname, fd, tls, websocket }, host): Promise<ListenAddress> {
+    listen({ port, hostname, fd, tls, websocket, reusePort }, host): Promise<ListenAddress> {
       const scheme = tls ? "https" : "http";
       if (options.overrideGlobals) installGlobals();
       return new Promise((resolve, reject) => {
@@ -317,6 +317,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
           resolve({ hostname: h, port: p, url: `${origin}/` });
         };
         if (fd !== undefined) l.listen({ fd }, onListening);
+        else if (reusePort) l.listen({ port, host: hostname, reusePort }, onListening);
         else l.listen(port, hostname, onListening);
       });
     },

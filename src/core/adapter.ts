@@ -64,4 +64,6 @@ export interface ListenOptions {
   fd?: number;
   /** Serve HTTPS with this PEM certificate and key. */
   tls?: { cert: string; key: string } | undefined;
+  /** Bind with `SO_REUSEPORT` (`lameduck run --handover reuseport`). */
+  reusePort?: boolean;
 }

@@ -44,6 +44,8 @@ export interface ServerParts {
   hub: SignalHub;
   /** An inherited listening socket to adopt. */
   fd?: number | undefined;
+  /** Bind `hostname:port` with `SO_REUSEPORT` (`lameduck run --handover reuseport`). */
+  reusePort?: boolean;
   /** Time; the real clock by default. */
   clock?: Clock;
 }
@@ -70,7 +72,7 @@ export class LameduckServer implements Server {
   #clock: Clock;
 
   constructor(options: ResolvedOptions, parts: ServerParts) {
-    const { runtime, adapter, hub, fd, clock = realClock } = parts;
+    const { runtime, adapter, hub, fd, reusePort, clock = realClock } = parts;
     this.#clock = clock;
     this.#options = options;
     this.runtime = runtime;
@@ -86,7 +88,7 @@ export class LameduckServer implements Server {
     this.ready = adapter.then((a) =>
       a.listen(
         fd === undefined
-          ? { port, hostname, websocket, tls }
+          ? { port, hostname, websocket, tls, ...(reusePort ? { reusePort } : {}) }
           : { port, hostname, fd, websocket, tls },
         this.#gate,
       ).then((address) => {

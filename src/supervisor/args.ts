@@ -12,6 +12,17 @@ export interface RunOptions {
   host: string;
   /** How long a new worker may take to report ready, in ms. */
   readyTimeout: number;
+  /** How long a worker may take to exit after `SIGTERM` before it gets `SIGKILL`, in ms. */
+  stopTimeout: number;
+  /**
+   * How workers get the port: `fd` (inherit the supervisor's socket), `reuseport` (each binds
+   * it with `SO_REUSEPORT`), or `auto` (chosen per worker runtime and kernel).
+   */
+  handover: Handover | "auto";
+  /** How many workers serve the port (`auto`: one per CPU). */
+  workers: number | "auto";
+  /** Run `--handover reuseport` even where the kernel would reset queued connections. */
+  force: boolean;
   /** The worker command and its arguments. */
   command: string[];
   /** Where to write the supervisor's PID (the one to send `SIGHUP` to), if anywhere. */
@@ -27,21 +38,39 @@ export type Invocation =
 /** The package version (kept equal to deno.json's by tests/unit/run_args_test.ts). */
 export const VERSION = "0.1.0";
 
+/** How a worker gets the listening port. */
+export type Handover = "fd" | "reuseport";
+
+/** `--stop-timeout`'s default: above serve()'s whole default budget (lame duck + drain + hook). */
+export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
+
 /** The usage text. */
 export const USAGE =
-  `Usage: lameduck run [--port N] [--host H] [--ready-timeout MS] [--pid-file PATH] -- <command...>
+  `Usage: lameduck run [--port N] [--host H] [--handover fd|reuseport] [--workers N|auto]
+                    [--stop-timeout MS] [--ready-timeout MS] [--pid-file PATH] [--force]
+                    -- <command...>
        lameduck --help | --version
 
-Binds the listening socket once and runs <command> as a worker that inherits it (fd 3,
-LISTEN_FDS=1, LISTEN_PID). On SIGHUP or SIGUSR2 a new worker starts; once it is ready the old
-one gets SIGTERM and drains. SIGTERM or SIGINT drains the worker and exits with its status.
+Runs <command> as N workers serving one port. On SIGHUP or SIGUSR2 the workers are replaced
+one at a time: a new one starts, and once it is ready an old one gets SIGTERM and drains, so
+never fewer than N are ready. A worker that dies is replaced with a growing backoff.
+SIGTERM or SIGINT drains every worker and exits with their status.
 
 Options:
   --port N             port to bind (default 8000; 0 picks a free one)
   --host H             address or host name to bind (default 0.0.0.0; a name binds its first
                        address)
+  --handover MODE      fd: the supervisor binds the socket once and every worker inherits it
+                       (fd 3, LISTEN_FDS=1); any runtime, any kernel; Deno and Bun serve it
+                       through node:http. reuseport: each worker binds the port itself with
+                       SO_REUSEPORT on its native server (Deno needs --unstable-net); loses
+                       nothing only with net.ipv4.tcp_migrate_req=1 (Linux >= 5.14).
+                       Default: reuseport for a Bun worker when that sysctl is 1, else fd
+  --workers N|auto     how many workers serve the port (default 1; auto: one per CPU)
+  --stop-timeout MS    SIGKILL a worker still running this long after SIGTERM (default 30000)
   --ready-timeout MS   how long a new worker may take to report ready (default 10000)
   --pid-file PATH      write the supervisor's PID to PATH (send SIGHUP to that PID to restart)
+  --force              run --handover reuseport even though tcp_migrate_req is not 1
   -h, --help           print this help and exit
   -V, --version        print the version and exit`;
 
@@ -89,11 +118,20 @@ export function parseCommandLine(args: readonly string[]): Invocation {
  * Parses the arguments after `run`.
  *
  * @throws {TypeError} For an unknown option, a missing value or a missing command.
- * @throws {RangeError} For a port or timeout out of range.
+ * @throws {RangeError} For a port, timeout, worker count or hand-over mode out of range.
  */
 export function parseRunArgs(args: readonly string[]): RunOptions {
   const list = [...args];
-  const options: RunOptions = { port: 8000, host: "0.0.0.0", readyTimeout: 10_000, command: [] };
+  const options: RunOptions = {
+    port: 8000,
+    host: "0.0.0.0",
+    readyTimeout: 10_000,
+    stopTimeout: DEFAULT_STOP_TIMEOUT_MS,
+    handover: "auto",
+    workers: 1,
+    force: false,
+    command: [],
+  };
   for (let i = 0; i < list.length; i++) {
     const arg = list[i]!;
     if (arg === "--") {
@@ -116,6 +154,27 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
     } else if (name === "--ready-timeout") {
       [value, i] = valueOf(list, i, name);
       options.readyTimeout = integer("--ready-timeout", value, 1, 3_600_000);
+    } else if (name === "--stop-timeout") {
+      [value, i] = valueOf(list, i, name);
+      options.stopTimeout = integer("--stop-timeout", value, 1, 3_600_000);
+    } else if (name === "--handover") {
+      [value, i] = valueOf(list, i, name);
+      if (value !== "fd" && value !== "reuseport" && value !== "auto") {
+        throw new RangeError(`Invalid --handover: expected fd, reuseport or auto, got "${value}"`);
+      }
+      options.handover = value;
+    } else if (name === "--workers") {
+      [value, i] = valueOf(list, i, name);
+      if (
+        value !== "auto" && !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 1024
+      ) {
+        throw new RangeError(
+          `Invalid --workers: expected an integer from 1 to 1024 or auto, got "${value}"`,
+        );
+      }
+      options.workers = value === "auto" ? "auto" : Number(value);
+    } else if (arg === "--force") {
+      options.force = true;
     } else {
       throw new TypeError(`Unknown option ${JSON.stringify(arg)} (the command goes after --)`);
     }

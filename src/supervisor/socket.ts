@@ -83,15 +83,23 @@ export function adoptSocket(fd: number): BoundSocket {
   return described(handle, `fd ${fd}`, 0);
 }
 
+/** libuv's `UV_TCP_REUSEPORT` bind flag (Node >= 22.12). */
+const UV_TCP_REUSEPORT = 2;
+
 /**
- * Binds `host:port` without listening.
+ * Binds `host:port` without listening. With `reusePort`, the socket has `SO_REUSEPORT`: it
+ * reserves the port while workers bind it with `reusePort` too (a socket that never listens
+ * gets no connection).
  *
  * @throws {Error} With the system error name (e.g. `EADDRINUSE`, the port is taken) when binding
  * fails.
  */
-export function bindSocket(host: string, port: number): BoundSocket {
+export function bindSocket(host: string, port: number, reusePort = false): BoundSocket {
   const { handle, errname } = tcp();
-  const error = host.includes(":") ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  const flags = reusePort ? UV_TCP_REUSEPORT : 0;
+  const error = host.includes(":")
+    ? handle.bind6(host, port, flags)
+    : (handle.bind as (address: string, port: number, flags: number) => number)(host, port, flags);
   if (error !== 0) {
     handle.close();
     throw new Error(`Cannot bind ${host}:${port}: ${errname(error)}`);

@@ -1,7 +1,8 @@
 /**
- * One worker generation of `lameduck run`: a child process that inherits the listening socket
- * as fd 3 (`LISTEN_FDS=1`, `LISTEN_PID` = its own PID) and reports over a unix socket of its
- * own (`LAMEDUCK_NOTIFY`), in `sd_notify` form.
+ * One worker of `lameduck run`: a child process that inherits the listening socket as fd 3
+ * (`LISTEN_FDS=1`, `LISTEN_PID` = its own PID), or in `reuseport` hand-over binds the port
+ * itself (`LAMEDUCK_HANDOVER=reuseport`, `LAMEDUCK_HOST`, `LAMEDUCK_PORT`), and reports over a
+ * unix socket of its own (`LAMEDUCK_NOTIFY`), in `sd_notify` form.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { createServer, type Server } from "node:net";
 import { constants } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { parseNotice } from "../process/notice.ts";
 
 /** How a worker ended. */
 export interface WorkerExit {
@@ -27,8 +29,40 @@ export interface WorkerReport {
   aborted: number;
 }
 
+/** What to start. */
+export interface WorkerSpec {
+  /** The worker's serial number, for the log. */
+  generation: number;
+  /** The command and its arguments. */
+  command: readonly string[];
+  /** The listening socket to pass as fd 3 (`fd` hand-over). */
+  fd?: number | undefined;
+  /** Variables to add to the supervisor's environment. */
+  env: Record<string, string>;
+  /** A private directory for the notification socket. */
+  dir: string;
+}
+
+/** What the supervisor needs of a started worker (an in-process test can fake it). */
+export interface WorkerHandle {
+  readonly generation: number;
+  readonly startedAt: number;
+  /** Resolves once the worker sends `READY=1`. */
+  readonly ready: Promise<void>;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<WorkerExit>;
+  /** The worker's shutdown report, once it sent one. */
+  readonly report: WorkerReport | undefined;
+  /** Its PID (`undefined` if it could not start). */
+  readonly pid: number | undefined;
+  /** Whether it connected to its notify socket (it called `serve()`), when known. */
+  readonly connected?: boolean;
+  /** Sends `signal` unless the worker has exited. */
+  kill(signal: NodeJS.Signals): void;
+}
+
 /** A started worker. */
-export class Worker {
+export class Worker implements WorkerHandle {
   readonly generation: number;
   readonly startedAt: number = performance.now();
   readonly child: ChildProcess;
@@ -43,10 +77,12 @@ export class Worker {
   #notify: Server;
 
   /**
-   * Starts `command` with the socket `fd` as its fd 3. The command runs through `/bin/sh`
-   * only to learn its PID before `exec` (`LISTEN_PID=$$`), as systemd sets it after `fork`.
+   * Starts `spec.command`, with the socket `spec.fd` as its fd 3 if given. The command runs
+   * through `/bin/sh` only to learn its PID before `exec` (`LISTEN_PID=$$`), as systemd sets it
+   * after `fork`.
    */
-  constructor(generation: number, command: readonly string[], fd: number, dir: string) {
+  constructor(spec: WorkerSpec) {
+    const { generation, command, fd, dir } = spec;
     this.generation = generation;
     const path = join(dir, `worker-${generation}.sock`);
     let onReady!: () => void;
@@ -64,13 +100,24 @@ export class Worker {
       connection.on("error", () => {});
     });
     this.#notify.listen(path);
+    const inherit = fd === undefined ? { args: ['exec "$@"'], stdio: [] as number[], env: {} } : {
+      args: ['LISTEN_PID=$$; export LISTEN_PID; exec "$@"'],
+      stdio: [fd],
+      env: { LISTEN_FDS: "1" },
+    };
     this.child = spawn(
       "/bin/sh",
-      ["-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', "lameduck-worker", ...command],
+      ["-c", ...inherit.args, "lameduck-worker", ...command],
       {
-        stdio: ["inherit", "inherit", "inherit", fd],
+        stdio: ["inherit", "inherit", "inherit", ...inherit.stdio],
         // NOTIFY_SOCKET is the supervisor's: systemd's main process is the supervisor.
-        env: { ...process.env, NOTIFY_SOCKET: undefined, LISTEN_FDS: "1", LAMEDUCK_NOTIFY: path },
+        env: {
+          ...process.env,
+          NOTIFY_SOCKET: undefined,
+          ...inherit.env,
+          ...spec.env,
+          LAMEDUCK_NOTIFY: path,
+        },
         // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
         // drains the worker with one SIGTERM (a second signal would force it).
         detached: true,
@@ -99,14 +146,11 @@ export class Worker {
   }
 
   #onLine(line: string, onReady: () => void): void {
-    if (line === "READY=1") onReady();
-    const closed = /^STATUS=closed graceful=(\w+) completed=(\d+) aborted=(\d+)$/.exec(line);
-    if (closed) {
-      this.report = {
-        graceful: closed[1] === "true",
-        completed: Number(closed[2]),
-        aborted: Number(closed[3]),
-      };
+    const notice = parseNotice(line);
+    if (notice?.type === "ready") onReady();
+    if (notice?.type === "closed") {
+      const { graceful, completed, aborted } = notice;
+      this.report = { graceful, completed, aborted };
     }
   }
 }

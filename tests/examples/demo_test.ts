@@ -1,7 +1,8 @@
 /**
- * Runs the demo (`scripts/demo.ts --quick`) and checks its table: six rows, lameduck lost no
- * request and exited 0 in bounded time on every runtime, and the naive baseline lost requests
- * (the negative control: the measurement can fail).
+ * Runs the demo (`scripts/demo.ts --quick`) and checks its tables. Shutdown: six rows, lameduck
+ * lost no request and exited 0 in bounded time on every runtime, and the naive baseline lost
+ * requests (the negative control: the measurement can fail). Restarts: `lameduck run --workers
+ * 2` failed and refused nothing on every runtime, while a naive restart refused or lost some.
  *
  *     node --test tests/examples/demo_test.ts
  *
@@ -46,20 +47,23 @@ function runDemo(timeoutMs: number): Promise<Run> {
   });
 }
 
-/** The table's data rows, as cells. */
-function rowsOf(stdout: string): string[][] {
-  const lines = stdout.split("\n").filter((l) => l.includes(" | "));
-  assert.ok(lines[0]?.startsWith("runtime"), `no table header in:\n${stdout}`);
+/** The data rows of the `index`th table (0: shutdown, 1: restarts), as cells. */
+function rowsOf(stdout: string, index = 0): string[][] {
+  const tables = stdout.split(/\n\s*\n/).map((block) =>
+    block.split("\n").filter((l) => l.includes(" | "))
+  ).filter((lines) => lines[0]?.startsWith("runtime"));
+  const lines = tables[index];
+  assert.ok(lines, `no table ${index} in:\n${stdout}`);
   return lines.slice(1).map((l) => l.split(" | ").map((c) => c.trim()));
 }
 
 test(
   "the demo's table shows lameduck losing no request on Deno, Bun and Node while the naive servers do",
   {
-    timeout: 90_000,
+    timeout: 180_000,
   },
   async () => {
-    const run = await runDemo(80_000);
+    const run = await runDemo(170_000);
     const context = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
     const rows = rowsOf(run.stdout);
     assert.equal(rows.length, 6, context);
@@ -92,6 +96,30 @@ test(
       } else {
         assert.ok(Number(failed) > 0, `${what}: the negative control lost nothing\n${context}`);
         assert.match(exit ?? "", /\(SIGTERM\)$/, `${what}: exit\n${context}`);
+      }
+    }
+    const restarts = rowsOf(run.stdout, 1);
+    assert.deepEqual(
+      restarts.map((r) => `${r[0]} ${r[1]}`),
+      [
+        "deno lameduck run",
+        "deno naive",
+        "bun lameduck run",
+        "bun naive",
+        "node lameduck run",
+        "node naive",
+      ],
+      context,
+    );
+    for (const [runtime, how, , ok, failed, refused] of restarts) {
+      const what = `${runtime} ${how} restarts`;
+      assert.ok(Number(ok) > 0, `${what}: nothing served\n${context}`);
+      if (how === "lameduck run") {
+        assert.equal(failed, "0", `${what}: failed\n${context}`);
+        assert.equal(refused, "0", `${what}: refused\n${context}`);
+      } else {
+        // The negative control: a naive restart refuses (or resets) connections.
+        assert.ok(Number(failed) + Number(refused) > 0, `${what}: lost nothing\n${context}`);
       }
     }
     assert.equal(run.code, 0, `the demo's exit code\n${context}`);

@@ -1,13 +1,16 @@
 /**
  * `lameduck run` when a restart goes wrong: a new worker that exits, or is not ready within
  * `--ready-timeout`, is stopped and the old one keeps serving; a SIGHUP during a restart is
- * ignored (one restart at a time).
+ * ignored (one restart at a time); a worker that ignores SIGTERM is killed after
+ * `--stop-timeout` without holding up the next restart; a worker that dies is replaced with a
+ * growing backoff; bad arguments, and `reuseport` where the kernel would reset connections,
+ * exit 2.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,4 +102,168 @@ test("a failed or timed-out restart keeps the old worker serving; one restart at
     sup.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Starts `lameduck run` with `args` and the Node test worker; collects its log. */
+function run(args: string[], env: Record<string, string> = {}) {
+  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+  const worker = join(ROOT, "tests", "supervisor", "worker.ts");
+  const sup = spawn(
+    binaryOf("node"),
+    [cli, "run", "--port", "0", "--host", "127.0.0.1", ...args, "--", binaryOf("node"), worker],
+    { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let log = "";
+  sup.stderr!.on("data", (chunk: Buffer) => (log += chunk));
+  const exited = new Promise<number | null>((resolve) => sup.once("exit", resolve));
+  const until = async (pattern: RegExp, what: string, count = 1) => {
+    const global = new RegExp(pattern.source, "g");
+    const poll = async () => {
+      while ((log.match(global) ?? []).length < count) await sleep(25);
+    };
+    await within(poll(), 20_000, `${what}\nlog:\n${log}`);
+    return pattern.exec(log)!;
+  };
+  return { sup, exited, until, log: () => log };
+}
+
+test("--stop-timeout: a worker that ignores SIGTERM is killed, and does not hold up the next restart", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lameduck-stubborn-"));
+  const stubborn = join(dir, "stubborn");
+  writeFileSync(stubborn, "");
+  const { sup, exited, until, log } = run(["--stop-timeout", "2000"], {
+    WORKER_STUBBORN_FILE: stubborn,
+  });
+  try {
+    const port = Number((await until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
+    await until(/worker 1 \(pid \d+\) ready/, "worker 1");
+    rmSync(stubborn);
+    sup.kill("SIGHUP");
+    await until(/worker 2 \(pid \d+\) ready/, "worker 2");
+    // Worker 1 ignores its SIGTERM; the next restart goes ahead anyway.
+    sup.kill("SIGHUP");
+    const third = (await until(/worker 3 \(pid (\d+)\) ready/, "worker 3 (not held up)"))[1];
+    await until(
+      /worker 1 \(pid \d+\) still running 2000 ms after SIGTERM \(--stop-timeout\): SIGKILL/,
+      "worker 1 to be killed",
+    );
+    await until(/worker 1 \(pid \d+\) killed by SIGKILL/, "worker 1's end");
+    await until(/restart done/, "both restarts done", 2);
+    assert.ok(log().indexOf("worker 3 started") < log().indexOf("SIGKILL"), log());
+    const served = (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
+    assert.equal(served, third);
+    sup.kill("SIGTERM");
+    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0, log());
+  } finally {
+    sup.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--workers 2: a worker that dies is replaced with a growing backoff while the other serves", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lameduck-dying-"));
+  const fail = join(dir, "fail");
+  const { sup, exited, until, log } = run(["--workers", "2"], { WORKER_FAIL_FILE: fail });
+  try {
+    const port = Number((await until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
+    await until(/worker \d \(pid \d+\) ready/, "workers 1 and 2", 2);
+    writeFileSync(fail, ""); // Replacements now exit 1 at start.
+    await fetch(`http://127.0.0.1:${port}/exit?code=3`).catch(() => {});
+    const dead = (await until(
+      /worker (\d) \(pid \d+\) exited 3 unexpectedly; replacing it in 100 ms \(worker \d serving\)/,
+      "the death to be logged",
+    ))[1];
+    await until(/replacement failed: worker 3 exited 1 first; replacing it in 200 ms/, "backoff");
+    await until(/replacement failed: worker 4 exited 1 first; replacing it in 400 ms/, "backoff");
+    const other = dead === "1" ? 2 : 1;
+    const pid = (await until(new RegExp(`worker ${other} \\(pid (\\d+)\\) ready`), "the other"))[1];
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim(), pid);
+    }
+    rmSync(fail);
+    await until(/worker \d+ \(pid \d+\) ready/, "the replacement", 3);
+    sup.kill("SIGTERM");
+    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0, log());
+  } finally {
+    sup.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("bad arguments exit 2 naming the flag and the value; reuseport is refused where it would lose connections", () => {
+  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+  const cases: [string[], RegExp][] = [
+    [["--handover", "socket"], /Invalid --handover: expected fd, reuseport or auto, got "socket"/],
+    [["--workers", "0"], /Invalid --workers: expected an integer from 1 to 1024 or auto, got "0"/],
+    [["--stop-timeout", "soon"], /Invalid --stop-timeout: .* got "soon"/],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(binaryOf("node"), [cli, "run", ...args, "--", "true"], {
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  if (spawnSync("unshare", ["-n", "true"]).status !== 0) return; // Needs root.
+  // In a network namespace of its own, where the sysctl is 0 whatever the machine's is.
+  const refuse = (extra: string[]) =>
+    spawnSync("unshare", [
+      "-n",
+      "sh",
+      "-c",
+      'ip link set lo up && echo 0 > /proc/sys/net/ipv4/tcp_migrate_req && exec "$@"',
+      "sh",
+      binaryOf("node"),
+      cli,
+      "run",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--handover",
+      "reuseport",
+      ...extra,
+      "--",
+      binaryOf("node"),
+      "-e",
+      "process.exit(5)",
+    ], { encoding: "utf8" });
+  const refused = refuse([]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /--handover reuseport would lose connections here: net\.ipv4\.tcp_migrate_req=0/,
+  );
+  // Forced: it starts (the worker here exits 5 at once, so the supervisor gives up with 1).
+  const forced = refuse(["--force"]);
+  assert.match(forced.stderr, /handover reuseport \(--force\): net\.ipv4\.tcp_migrate_req=0/);
+  assert.equal(forced.status, 1, forced.stderr);
+});
+
+test("--handover reuseport with a Deno worker lacking --unstable-net: the worker says why, the supervisor gives up", () => {
+  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+  const worker = join(ROOT, "tests", "supervisor", "worker.ts");
+  // --force: whatever this machine's tcp_migrate_req, the point is the worker's start.
+  const r = spawnSync(binaryOf("node"), [
+    cli,
+    "run",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--handover",
+    "reuseport",
+    "--force",
+    "--",
+    binaryOf("deno"),
+    "run",
+    "-A",
+    worker,
+  ], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /reusePort \(lameduck run --handover reuseport\) needs Deno's --unstable-net/,
+  );
+  assert.match(r.stderr, /worker 1 exited 1 first; giving up/);
 });

@@ -49,13 +49,16 @@ function get(port: number, path: string, agent: Agent | false): Promise<number> 
 
 /** Starts `clients` loops against 127.0.0.1:`port`. */
 export function startLoad(port: number, clients: number, mode: Mode, slowMs: number): Load {
-  const agent = mode === "pooled keep-alive"
-    ? new Agent({ keepAlive: true, maxSockets: clients })
-    : false;
+  // One pool of one connection per client, as a service's HTTP client keeps it.
+  const agents: Agent[] = [];
   const outcomes: Outcome[] = [];
   let running = true;
   let sent = 0;
   const loop = async () => {
+    const agent = mode === "pooled keep-alive"
+      ? new Agent({ keepAlive: true, maxSockets: 1 })
+      : false;
+    if (agent) agents.push(agent);
     while (running) {
       const slow = ++sent % 8 === 0;
       const startedAt = performance.now();
@@ -75,7 +78,7 @@ export function startLoad(port: number, clients: number, mode: Mode, slowMs: num
     async stop() {
       running = false;
       await Promise.all(loops);
-      if (agent) agent.destroy();
+      for (const agent of agents) agent.destroy();
     },
   };
 }

@@ -1,141 +1,180 @@
 /**
- * The zero-downtime restart proof: `lameduck run` with a Deno, Bun or Node worker, 16 clients
- * (new connection per request, then pooled keep-alive; every 8th request slow) through 10
- * restarts. No request may fail, every restart must complete, every generation must serve,
- * and each old generation's in-flight slow requests must complete. The negative control, a
- * naive stop-then-start restart of the same worker, must refuse connections in each of its
- * gaps and fail nothing else: it shows the test can fail, and for the reason it claims.
+ * The zero-downtime restart proof: `lameduck run` with Deno, Bun or Node workers, in each
+ * hand-over mode that loses nothing on that runtime (`reuseport` inside a network namespace
+ * of the test's own with `net.ipv4.tcp_migrate_req=1`), with 1 and 2 workers, 16 clients (8
+ * opening a new connection per request, 8 keeping one pooled keep-alive connection each;
+ * every 8th request slow) through 10 restarts, with the worker's default options (no
+ * `lameDuck`). No request may fail, every
+ * restart must complete, every generation must serve, and each old generation's in-flight slow
+ * requests must complete. The negative controls must fail requests, showing the test can: a
+ * naive stop-then-start restart of the same worker, a worker with an explicit `lameDuck: 0`
+ * (which wins over `lameduck run`'s default) under pooled keep-alive clients, and `reuseport`
+ * forced with `tcp_migrate_req=0` on a worker whose listener is made to have a queue when it
+ * closes (with its twin: the same with the sysctl at 1 loses nothing).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { binaryOf, ROOT, type RuntimeName, sleep, within } from "../contract/harness.ts";
 import { forEachRuntime } from "../contract/selection.ts";
-import { type Mode, type Outcome, startLoad } from "./load.ts";
+import { type Outcome, startLoad } from "./load.ts";
+import { type ProofParams, type ProofResult, runProof, SLOW_MS, Supervisor } from "./proof.ts";
 
-const CLI = join(ROOT, "src", "supervisor", "cli.ts");
 const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
 const RESTARTS = 10;
-const SLOW_MS = 400;
 
-/** The command that runs the worker on `runtime`. */
-function workerCommand(runtime: RuntimeName): string[] {
-  return runtime === "deno" ? [binaryOf("deno"), "run", "-A", WORKER] : [binaryOf(runtime), WORKER];
-}
+/** Whether this process may create a network namespace (root and `unshare` present). */
+const canUnshare = spawnSync("unshare", ["-n", "true"]).status === 0;
 
-/** A running `lameduck run`, with what its log said. */
-class Supervisor {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  port = 0;
-  /** Each generation's PID and when it reported ready (test clock). */
-  readonly ready: { pid: number; at: number }[] = [];
-  restartsDone = 0;
-  readonly problems: string[] = [];
-  log = "";
-  #waiters: (() => void)[] = [];
-
-  constructor(runtime: RuntimeName) {
-    this.child = spawn(
+/**
+ * Runs `proof.ts` inside a network namespace of its own with `net.ipv4.tcp_migrate_req` set
+ * to `migrate` (the sysctl is per namespace: the machine's stays as it is).
+ */
+async function proofInNamespace(params: ProofParams, migrate: 0 | 1): Promise<ProofResult> {
+  const script = `ip link set lo up && echo ${migrate} > /proc/sys/net/ipv4/tcp_migrate_req && ` +
+    `exec "$0" "$@"`;
+  const child = spawn(
+    "unshare",
+    [
+      "-n",
+      "sh",
+      "-c",
+      script,
       binaryOf("node"),
-      [CLI, "run", "--port", "0", "--host", "127.0.0.1", "--", ...workerCommand(runtime)],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WORKER_LAME_DUCK: "300" } },
-    );
-    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
-    let pending = "";
-    this.child.stderr!.setEncoding("utf8");
-    this.child.stderr!.on("data", (text: string) => {
-      this.log += text;
-      const lines = (pending + text).split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) this.#onLine(line);
-    });
-  }
-
-  #onLine(line: string): void {
-    const socket = / socket 127\.0\.0\.1:(\d+) /.exec(line);
-    if (socket) this.port = Number(socket[1]);
-    const ready = /worker \d+ \(pid (\d+)\) ready after/.exec(line);
-    if (ready) this.ready.push({ pid: Number(ready[1]), at: performance.now() });
-    if (/restart done/.test(line)) this.restartsDone++;
-    if (/restart failed|unexpectedly|cannot/.test(line)) this.problems.push(line);
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
-
-  /** Resolves once `predicate` holds (checked after every log line). */
-  async until(predicate: () => boolean, what: string, ms = 20_000): Promise<void> {
-    const check = async () => {
-      while (!predicate()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    };
-    await within(check(), ms, `${what}\nsupervisor log:\n${this.log}`);
-  }
+      join(ROOT, "tests", "supervisor", "proof.ts"),
+      JSON.stringify(params),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (text: string) => (out += text));
+  const code = await within(
+    new Promise((resolve) => child.once("exit", resolve)),
+    180_000,
+    "the proof in its namespace",
+  );
+  const line = out.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  assert.ok(line, `the proof printed no result (exit ${code}): ${out}`);
+  return JSON.parse(line) as ProofResult;
 }
 
-function summary(outcomes: Outcome[]): { failed: Outcome[]; byPid: Map<number, number> } {
-  const failed = outcomes.filter((o) => o.error !== undefined);
-  const byPid = new Map<number, number>();
-  for (const o of outcomes) if (o.pid) byPid.set(o.pid, (byPid.get(o.pid) ?? 0) + 1);
-  return { failed, byPid };
-}
-
-async function restartProof(t: TestContext, runtime: RuntimeName, mode: Mode): Promise<void> {
-  const sup = new Supervisor(runtime);
-  try {
-    await sup.until(() => sup.ready.length === 1, "the first worker to be ready");
-    const load = startLoad(sup.port, 16, mode, SLOW_MS);
-    await sleep(300);
-    for (let i = 1; i <= RESTARTS; i++) {
-      sup.child.kill("SIGHUP");
-      await sup.until(() => sup.restartsDone === i || sup.problems.length > 0, `restart ${i}`);
-      assert.deepEqual(sup.problems, [], sup.log);
-      await sleep(150);
-    }
-    await sleep(300);
-    await load.stop();
-    sup.child.kill("SIGTERM");
-    assert.equal(await within(sup.exited, 15_000, "the supervisor to exit"), 0, sup.log);
-
-    const { failed, byPid } = summary(load.outcomes);
-    // A slow request that was in flight when its generation was replaced (the next one's
-    // READY is when the old one gets SIGTERM) and that still completed.
-    const spanning = sup.ready.slice(1).map(({ at }, i) =>
-      load.outcomes.filter((o) =>
-        o.slow && o.pid === sup.ready[i]!.pid && o.startedAt < at && o.endedAt > at
-      ).length
-    );
-    t.diagnostic(
-      `${runtime}, ${mode}: ${load.outcomes.length} requests, ${failed.length} failed, ` +
-        `${sup.restartsDone} restarts, ${byPid.size} generations served, ` +
-        `old generations' slow requests completed per restart: ${spanning.join(" ")}`,
-    );
-    assert.deepEqual(failed.slice(0, 5), [], `${failed.length} requests failed`);
-    assert.equal(sup.restartsDone, RESTARTS);
-    assert.equal(sup.ready.length, RESTARTS + 1);
-    for (const { pid } of sup.ready) {
-      assert.ok(byPid.has(pid), `generation pid ${pid} served nothing: ${[...byPid]}`);
-    }
-    for (const [i, n] of spanning.entries()) {
-      assert.ok(n > 0, `restart ${i + 1}: no slow request of the old generation spanned it`);
-    }
-  } finally {
-    sup.child.kill("SIGKILL");
+function check(t: TestContext, what: string, r: ProofResult, workers: number): void {
+  const failed = r.failed["new connection per request"] + r.failed["pooled keep-alive"];
+  t.diagnostic(
+    `${what}: ${r.requests} requests, ${failed} failed (new connection per request ` +
+      `${r.failed["new connection per request"]}, pooled keep-alive ` +
+      `${r.failed["pooled keep-alive"]}), ${r.restartsDone} restarts, ` +
+      `${r.workersServed}/${r.workersReady} workers served, old workers' slow requests ` +
+      `completed per replacement: ${r.spanning.join(" ")}`,
+  );
+  assert.deepEqual(r.problems, [], r.log);
+  assert.deepEqual(r.failures, [], `${failed} requests failed\n${r.log}`);
+  assert.equal(r.restartsDone, RESTARTS, r.log);
+  assert.equal(r.workersReady, workers * (RESTARTS + 1), r.log);
+  assert.deepEqual(r.idle, [], `workers that served nothing\n${r.log}`);
+  assert.equal(r.spanning.length, workers * RESTARTS, r.log);
+  for (const [i, n] of r.spanning.entries()) {
+    assert.ok(n > 0, `replacement ${i + 1}: no slow request of the old worker spanned it`);
   }
+  assert.equal(r.exitCode, 0, r.log);
 }
+
+/** The modes that lose nothing on each runtime (Deno's reuseport does not: see the README). */
+const MODES: Record<RuntimeName, ("fd" | "reuseport")[]> = {
+  deno: ["fd"],
+  bun: ["fd", "reuseport"],
+  node: ["fd", "reuseport"],
+};
 
 forEachRuntime("lameduck run", (runtime) => {
-  describe(`lameduck run with a ${runtime} worker`, () => {
-    for (const mode of ["new connection per request", "pooled keep-alive"] as const) {
-      test(`10 restarts under 16 clients (${mode}) fail no request`, async (t) => {
-        await restartProof(t, runtime, mode);
-      });
+  describe(`lameduck run with ${runtime} workers, default worker options`, () => {
+    for (const mode of MODES[runtime]) {
+      for (const workers of [1, 2]) {
+        const what = `${runtime}, --handover ${mode}, --workers ${workers}`;
+        const skip = mode === "reuseport" && !canUnshare
+          ? "needs root and unshare for a network namespace"
+          : false;
+        test(
+          `${RESTARTS} restarts under 16 clients (8 new connection per request, 8 pooled keep-alive) fail no request: --handover ${mode} --workers ${workers}`,
+          { skip },
+          async (t) => {
+            const params: ProofParams = {
+              runtime,
+              args: ["--handover", mode, "--workers", String(workers)],
+              restarts: RESTARTS,
+            };
+            const result = mode === "fd"
+              ? await runProof(params)
+              : await proofInNamespace(params, 1);
+            check(t, what, result, workers);
+          },
+        );
+      }
     }
   });
 });
+
+test("negative control: an explicit lameDuck: 0 wins, and pooled keep-alive clients then lose requests", async (t) => {
+  const sup = new Supervisor([binaryOf("node"), WORKER], { WORKER_LAME_DUCK: "0" });
+  try {
+    await sup.until(() => sup.ready.length === 1, "the first worker to be ready");
+    const load = startLoad(sup.port, 16, "pooled keep-alive", SLOW_MS);
+    await sleep(300);
+    for (let i = 1; i <= 5; i++) {
+      sup.child.kill("SIGHUP");
+      await sup.until(() => sup.restartsDone === i || sup.problems.length > 0, `restart ${i}`);
+      await sleep(150);
+    }
+    await load.stop();
+    sup.child.kill("SIGTERM");
+    await within(sup.exited, 15_000, "the supervisor to exit");
+    const failed = load.outcomes.filter((o) => o.error !== undefined);
+    t.diagnostic(
+      `lameDuck: 0, 5 restarts: ${load.outcomes.length} requests, ${failed.length} failed`,
+    );
+    assert.ok(
+      failed.length > 0,
+      "no request failed with lameDuck: 0: the default is not shown to matter",
+    );
+  } finally {
+    sup.child.kill("SIGKILL");
+  }
+});
+
+for (const migrate of [0, 1] as const) {
+  const what = migrate === 0
+    ? "negative control: with tcp_migrate_req=0 (--force), connections queued on a closing reuseport listener are reset"
+    : "its twin: the same stalled listener with tcp_migrate_req=1 loses nothing";
+  test(what, { skip: canUnshare ? false : "needs root and unshare" }, async (t) => {
+    // A Node worker that blocks its event loop for 300 ms just before its listener closes, so
+    // connections queue on it (Node closes the listener before it accepts them again).
+    const r = await proofInNamespace({
+      runtime: "node",
+      args: ["--handover", "reuseport", "--force"],
+      restarts: 5,
+      env: { WORKER_STALL_MS: "300" },
+    }, migrate);
+    const failed = r.failed["new connection per request"] + r.failed["pooled keep-alive"];
+    const codes = [...new Set(r.failures.map((o) => o.error))].join(", ");
+    t.diagnostic(
+      `node, reuseport, stalled listener, tcp_migrate_req=${migrate}: ${r.requests} requests, ` +
+        `${failed} failed (${codes || "none"})`,
+    );
+    assert.equal(r.restartsDone, 5, r.log);
+    if (migrate === 0) {
+      assert.match(r.log, /--force.*tcp_migrate_req=0/);
+      assert.ok(failed > 0, "no request failed: the sysctl is not shown to matter");
+    } else {
+      assert.equal(failed, 0, `${JSON.stringify(r.failures)}\n${r.log}`);
+    }
+  });
+}
 
 /** A port that was free a moment ago. */
 function freePort(): Promise<number> {
@@ -186,7 +225,7 @@ test("negative control: a naive stop-then-start restart of the same (graceful) w
       await sleep(200);
     }
     await load.stop();
-    const { failed } = summary(load.outcomes);
+    const failed = load.outcomes.filter((o: Outcome) => o.error !== undefined);
     const inGap = (o: Outcome) =>
       gaps.findIndex((g) => o.startedAt >= g.from && o.startedAt <= g.to);
     const refused = failed.filter((o) => o.error === "ECONNREFUSED");

@@ -5,11 +5,12 @@
  *     lameduck run --port 0 -- deno run -A tests/supervisor/worker.ts
  *
  * `WORKER_FAIL_FILE` / `WORKER_HANG_FILE`: when that file exists at start, the worker exits 1 /
- * never becomes ready (the supervisor's failed-restart cases). `WORKER_LAME_DUCK` sets `lameDuck`
- * (ms). `WORKER_PORT` is the port to bind when no socket is inherited (the negative control
- * restarts it by stopping it and starting it again). `WORKER_REPORT=1` writes
- * `worker <pid>: closed by <reason>` to stderr when the server closes. `GET /exit?code=N` answers,
- * then exits the process with status N (a worker dying by itself).
+ * never becomes ready (the supervisor's failed-restart cases); `WORKER_STUBBORN_FILE`: ignores
+ * SIGTERM. `/exit?code=N` exits at once (a worker that dies). `WORKER_STALL_MS`: blocks the event loop
+ * that long 900 ms into the shutdown (just before the supervised lame-duck window ends).
+ * `WORKER_REPORT=1` writes `worker <pid>: closed by <reason>` to stderr when the server closes.
+ * `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
+ * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
  */
@@ -23,18 +24,22 @@ if (flag("WORKER_FAIL_FILE")) {
   console.error("worker: failing on purpose");
   process.exit(1);
 }
+// Ignores SIGTERM (the supervisor's --stop-timeout case).
+const stubborn = flag("WORKER_STUBBORN_FILE");
+if (stubborn) process.on("SIGTERM", () => console.error("worker: ignoring SIGTERM"));
 if (flag("WORKER_HANG_FILE")) {
   setInterval(() => {}, 1_000); // alive, never serving
   await new Promise(() => {});
 }
 
-const lameDuck = Number(process.env.WORKER_LAME_DUCK ?? "0");
+// Unset: serve()'s default (what the restart proof must hold with).
+const lameDuck = process.env.WORKER_LAME_DUCK === undefined
+  ? {}
+  : { lameDuck: Number(process.env.WORKER_LAME_DUCK) };
 
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
-  if (url.pathname === "/exit") {
-    setTimeout(() => process.exit(Number(url.searchParams.get("code") ?? "1")), 50);
-  }
+  if (url.pathname === "/exit") process.exit(Number(url.searchParams.get("code") ?? "3"));
   if (url.pathname === "/slow") {
     await new Promise((resolve) =>
       setTimeout(resolve, Number(url.searchParams.get("ms") ?? "500"))
@@ -48,7 +53,8 @@ const server = serve({
   fetch: handle,
   port,
   hostname: "127.0.0.1",
-  lameDuck,
+  ...lameDuck,
+  ...(stubborn ? { signals: false as const } : {}),
   // Written synchronously from the logger: with exit: true the process exits right after it.
   logger: process.env.WORKER_REPORT === "1"
     ? (event) => {
@@ -58,5 +64,19 @@ const server = serve({
     }
     : false,
 });
-const { port: bound } = await server.ready;
+// Blocks the event loop for this long just before the listener closes, so connections queue
+// in the kernel on the closing listener (the tcp_migrate_req negative control).
+const stall = Number(process.env.WORKER_STALL_MS ?? "0");
+if (stall > 0) {
+  server.signal.addEventListener("abort", () => {
+    setTimeout(() => {
+      const end = Date.now() + stall;
+      while (Date.now() < end) { /* busy */ }
+    }, 900);
+  });
+}
+const { port: bound } = await server.ready.catch((error: Error) => {
+  console.error(`worker: cannot listen: ${error.message}`); // logger is off
+  throw error;
+});
 console.log(JSON.stringify({ ready: process.pid, port: bound }));

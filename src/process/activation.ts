@@ -1,6 +1,6 @@
 /**
  * Socket activation, runtime-free: systemd's `LISTEN_FDS` protocol (also what `lameduck run`
- * speaks) and the notification messages a supervised server sends.
+ * speaks in `fd` hand-over). The messages a supervised server sends are in `notice.ts`.
  *
  * The protocol: a parent that owns a listening socket starts the server with the socket as
  * file descriptor 3 and sets `LISTEN_FDS=1` and `LISTEN_PID` to the server's own PID (so a
@@ -30,23 +30,4 @@ export function inheritedFd(env: EnvReader, pid: number): number | undefined {
     throw new RangeError(`Invalid LISTEN_FDS: expected a positive integer, got "${fds}"`);
   }
   return LISTEN_FDS_START;
-}
-
-/** A message to the supervisor, in `sd_notify` form (`KEY=VALUE` lines). */
-export type Notice =
-  | { type: "ready"; port: number }
-  | { type: "stopping" }
-  | { type: "closed"; completed: number; aborted: number; graceful: boolean };
-
-/** Formats a notice as `sd_notify` lines (`READY=1`, `STOPPING=1`, `STATUS=...`). */
-export function formatNotice(notice: Notice): string {
-  switch (notice.type) {
-    case "ready":
-      return `READY=1\nSTATUS=serving on port ${notice.port}\n`;
-    case "stopping":
-      return "STOPPING=1\nSTATUS=draining\n";
-    case "closed":
-      return `STATUS=closed graceful=${notice.graceful} completed=${notice.completed} ` +
-        `aborted=${notice.aborted}\n`;
-  }
 }

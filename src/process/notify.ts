@@ -7,7 +7,7 @@
  */
 
 import { createConnection, type Socket } from "node:net";
-import { formatNotice, type Notice } from "../core/activation.ts";
+import { formatNotice, type Notice } from "./notice.ts";
 
 /** Sends notices in order; never throws (a supervisor that went away is not an error here). */
 export type Notify = (notice: Notice) => void;

@@ -1,0 +1,165 @@
+/**
+ * P6 and P7: requests per second through `lameduck run`. P6: each hand-over mode / the same
+ * lameduck server started directly; P7: `--workers 2` / one worker in the mode that serves
+ * natively (`reuseport` on Deno and Bun, `fd` on Node). wrk on 50 keep-alive connections to the
+ * hello route, A/B interleaved: every round starts each setup once, in an order rotated round by
+ * round.
+ *
+ * `reuseport` runs with `--force`: the machine's `net.ipv4.tcp_migrate_req` matters for restarts,
+ * not for serving, and the benchmark does not change it.
+ *
+ * @module
+ */
+
+import {
+  commandOf,
+  now,
+  type Runtime,
+  type Server,
+  sleep,
+  spawnChild,
+  startServer,
+  stopServer,
+} from "../proc.ts";
+import { rotate } from "../stats.ts";
+import { runWrk, wrkArgs } from "../wrk.ts";
+
+const SCRIPT = "bench/servers/lameduck.ts";
+
+/** One way of running the server. */
+export interface Setup {
+  /** Key in the results: `direct`, `fd`, `reuseport`, `fd-2`, `reuseport-2`. */
+  id: string;
+  /** `lameduck run` options; `undefined`: started directly. */
+  args?: string[];
+}
+
+/** The setups measured on `runtime`. */
+export function setupsFor(runtime: Runtime): Setup[] {
+  const native = runtime === "node" ? "fd" : "reuseport";
+  const force = (mode: string) => mode === "reuseport" ? ["--force"] : [];
+  return [
+    { id: "direct" },
+    { id: "fd", args: ["--handover", "fd"] },
+    { id: "reuseport", args: ["--handover", "reuseport", "--force"] },
+    { id: `${native}-2`, args: ["--handover", native, ...force(native), "--workers", "2"] },
+  ];
+}
+
+/** Settings. */
+export interface SupervisedConfig {
+  wrk: string;
+  rounds: number;
+  runtimes: readonly Runtime[];
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+}
+
+/** `series[runtime][setupId]`: req/s per round. */
+export interface SupervisedResults {
+  series: Record<string, Record<string, number[]>>;
+  commands: Record<string, string>;
+  wrkCommand: string;
+  config: Omit<SupervisedConfig, "wrk">;
+}
+
+/** Starts `lameduck run <args> -- <the server on runtime>`; resolves once every worker is ready. */
+async function startSupervised(runtime: Runtime, args: string[]): Promise<Server> {
+  const workers = Number(/--workers (\d+)/.exec(args.join(" "))?.[1] ?? "1");
+  const deno = runtime === "deno" && args.includes("reuseport") ? ["--unstable-net"] : [];
+  const argv = [
+    "node_modules/.bin/node",
+    "src/supervisor/cli.ts",
+    "run",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    ...args,
+    "--",
+    ...commandOf(runtime, SCRIPT, deno),
+  ];
+  const child = spawnChild(argv);
+  child.stdout!.resume();
+  let log = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (s: string) => (log = (log + s).slice(-8000)));
+  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>(
+    (resolve) => child.once("exit", (code, signal) => resolve({ code, signal, at: now() })),
+  );
+  const started = now();
+  while ((log.match(/ready after/g) ?? []).length < workers) {
+    if (child.exitCode !== null || now() - started > 20_000) {
+      child.kill("SIGKILL");
+      throw new Error(`${argv.join(" ")}: not ready\n${log}`);
+    }
+    await sleep(25);
+  }
+  return {
+    pid: child.pid!,
+    port: Number(/ socket 127\.0\.0\.1:(\d+) /.exec(log)![1]),
+    command: argv.join(" "),
+    exited,
+    kill: (signal) => {
+      const at = now();
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return at;
+    },
+    stderr: () => log,
+  };
+}
+
+/** Runs P6/P7. */
+export async function runSupervised(
+  config: SupervisedConfig,
+  progress: (line: string) => void,
+): Promise<SupervisedResults> {
+  const series: Record<string, Record<string, number[]>> = {};
+  const commands: Record<string, string> = {};
+  for (const runtime of config.runtimes) {
+    series[runtime] = {};
+    for (const setup of setupsFor(runtime)) {
+      series[runtime]![setup.id] = [];
+      const server = commandOf(runtime, SCRIPT).join(" ");
+      commands[`${runtime}/${setup.id}`] = setup.args
+        ? `node src/supervisor/cli.ts run --port 0 ${setup.args.join(" ")} -- ${server}`
+        : server;
+    }
+  }
+  for (let round = 0; round < config.rounds; round++) {
+    for (const runtime of config.runtimes) {
+      for (const setup of rotate(setupsFor(runtime), round)) {
+        const samples = series[runtime]![setup.id]!;
+        try {
+          const server = setup.args
+            ? await startSupervised(runtime, setup.args)
+            : await startServer(runtime, SCRIPT);
+          try {
+            const warm = wrkArgs(server.port, "/", config.warmupSeconds, config.connections);
+            await runWrk(config.wrk, warm);
+            const args = wrkArgs(server.port, "/", config.seconds, config.connections);
+            const result = await runWrk(config.wrk, args);
+            samples.push(result.requestsPerSec);
+            progress(
+              `P6/P7 round ${round + 1}: ${runtime} ${setup.id} ` +
+                `${Math.round(result.requestsPerSec)} req/s`,
+            );
+          } finally {
+            await stopServer(server, 5_000);
+          }
+        } catch (error) {
+          progress(`P6/P7 round ${round + 1}: ${runtime} ${setup.id} failed: ${error}`);
+          samples.push(NaN);
+        }
+      }
+    }
+  }
+  const { wrk: _, ...rest } = config;
+  return {
+    series,
+    commands,
+    wrkCommand: `wrk -t1 -c${config.connections} -d${config.seconds}s http://127.0.0.1:$PORT/`,
+    config: rest,
+  };
+}
