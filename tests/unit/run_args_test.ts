@@ -131,7 +131,16 @@ test("parseCommandLine(): help and version before --, run, and unknown commands"
   // After --, --help belongs to the worker command.
   assert.deepEqual(parseCommandLine(["run", "--", "node", "--help"]), {
     kind: "run",
-    options: { port: 8000, host: "0.0.0.0", readyTimeout: 10_000, command: ["node", "--help"] },
+    options: {
+      port: 8000,
+      host: "0.0.0.0",
+      readyTimeout: 10_000,
+      stopTimeout: 30_000,
+      handover: "auto",
+      workers: 1,
+      force: false,
+      command: ["node", "--help"],
+    },
   });
   assert.throws(() => parseCommandLine([]), /Missing the command/);
   assert.throws(() => parseCommandLine(["start"]), /Unknown command "start"/);
