@@ -101,6 +101,7 @@ export async function supervise(options: RunOptions): Promise<number> {
   const restart = async (signal: string) => {
     if (stopping) return;
     if (starting) return log(`${signal}: a restart is already in progress; ignored`);
+    if (!current) return log(`${signal}: the first worker is not ready yet; ignored`);
     const old = current!;
     log(`${signal}: restarting (worker ${old.generation} keeps serving until the next is ready)`);
     systemd(["RELOADING=1", `MONOTONIC_USEC=${monotonicUsec()}`, "STATUS=restarting"]);
@@ -131,15 +132,9 @@ export async function supervise(options: RunOptions): Promise<number> {
     if (newest !== current) newest?.kill("SIGTERM");
   };
 
-  try {
-    adopt(await start());
-    systemd(["READY=1", `STATUS=worker ${generation} serving`]);
-  } catch (error) {
-    log(`${(error as Error).message}; giving up (is the command right, the port free?)`);
-    rmSync(dir, { recursive: true, force: true });
-    socket.close();
-    return 1;
-  }
+  // Installed before the first worker starts: a signal that arrived between its "ready" line
+  // and these listeners got the default action (SIGHUP, SIGUSR2: the supervisor died, its
+  // workers, in their own process group, lived on). Regression: tests/supervisor/signals_test.ts.
   const handlers: [NodeJS.Signals, () => void][] = [
     ["SIGHUP", () => void restart("SIGHUP")],
     ["SIGUSR2", () => void restart("SIGUSR2")],
@@ -147,6 +142,19 @@ export async function supervise(options: RunOptions): Promise<number> {
     ["SIGINT", () => stop("SIGINT")],
   ];
   for (const [signal, handler] of handlers) process.on(signal, handler);
+  try {
+    adopt(await start());
+    systemd(["READY=1", `STATUS=worker ${generation} serving`]);
+  } catch (error) {
+    const why = stopping
+      ? "stopped before serving"
+      : "giving up (is the command right, the port free?)";
+    log(`${(error as Error).message}; ${why}`);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+    rmSync(dir, { recursive: true, force: true });
+    socket.close();
+    return 1;
+  }
   const code = await finished;
   for (const [signal, handler] of handlers) process.off(signal, handler);
   rmSync(dir, { recursive: true, force: true });

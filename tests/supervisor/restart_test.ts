@@ -160,7 +160,7 @@ function startNaive(port: number): { child: ChildProcess; ready: Promise<void> }
   return { child, ready: within(ready, 10_000, "the naive worker to be ready") };
 }
 
-test("negative control: a naive stop-then-start restart of the same (graceful) worker refuses connections in every gap, and only there", async (t) => {
+test("negative control: a naive stop-then-start restart of the same (graceful) worker refuses connections in every gap, and fails nothing outside them", async (t) => {
   const port = await freePort();
   let worker = startNaive(port);
   try {
@@ -190,15 +190,22 @@ test("negative control: a naive stop-then-start restart of the same (graceful) w
     const perGap = gaps.map((_, i) => refused.filter((o) => inGap(o) === i).length);
     t.diagnostic(
       `naive restarts (node worker, 3 restarts): ${load.outcomes.length} requests, ` +
-        `${failed.length} failed, ECONNREFUSED per gap: ${perGap.join(" ")}`,
+        `${failed.length} failed, ECONNREFUSED per gap: ${perGap.join(" ")}, ` +
+        `ECONNRESET: ${failed.filter((o) => o.error === "ECONNRESET").length}`,
     );
-    const other = failed.filter((o) => o.error !== "ECONNREFUSED" || inGap(o) === -1);
+    // A connection still queued on the old listener when it closes is reset: ECONNRESET,
+    // ending inside the gap though it may have started just before it.
+    const endsInGap = (o: Outcome) => gaps.some((g) => o.endedAt >= g.from && o.endedAt <= g.to);
+    const reset = failed.filter((o) => o.error === "ECONNRESET");
+    const other = failed.filter((o) =>
+      !((o.error === "ECONNREFUSED" && inGap(o) >= 0) || (o.error === "ECONNRESET" && endsInGap(o)))
+    );
     assert.deepEqual(
       other.slice(0, 5).map((o) => ({ error: o.error, gap: inGap(o) })),
       [],
-      `${other.length} failures that are not a refusal inside a gap`,
+      `${other.length} failures that are neither a refusal nor a reset inside a gap`,
     );
-    assert.equal(refused.length, failed.length, "every failure is an ECONNREFUSED");
+    assert.ok(reset.length < refused.length, `${reset.length} resets, ${refused.length} refusals`);
     for (const [i, n] of perGap.entries()) {
       assert.ok(n > 0, `gap ${i + 1} refused nothing: the proof could not fail there`);
     }
