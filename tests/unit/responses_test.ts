@@ -40,3 +40,45 @@ test("formatEvent() writes one concise line per event", () => {
     "closed after 12 ms (forced): 3 completed, 1 aborted, hooks 1/1 ok",
   );
 });
+
+// Mutation testing (npm run mutate): every response the core makes itself, exactly.
+test("the core's own responses: status, body and headers exactly", async () => {
+  const { readinessResponse, overloadedResponse, errorResponse, forcedResponse } = await import(
+    "../../src/core/responses.ts"
+  );
+  const TEXT = "text/plain;charset=utf-8";
+  const check = async (
+    response: Response,
+    status: number,
+    body: string,
+    extra: Record<string, string> = {},
+  ) => {
+    assert.equal(response.status, status);
+    assert.equal(await response.text(), body);
+    assert.deepEqual(Object.fromEntries(response.headers), {
+      "cache-control": "no-store",
+      "content-type": TEXT,
+      ...extra,
+    });
+  };
+  await check(readinessResponse(true, false), 200, "ok\n");
+  await check(readinessResponse(false, false), 503, "draining\n");
+  await check(readinessResponse(true, true), 200, "");
+  await check(readinessResponse(false, true), 503, "");
+  await check(
+    overloadedResponse(),
+    503,
+    "Service Unavailable: too many requests in flight\n",
+    { "retry-after": "1" },
+  );
+  await check(errorResponse(), 500, "Internal Server Error\n");
+  await check(forcedResponse(), 503, "Service Unavailable: server shutting down\n", {
+    connection: "close",
+  });
+});
+
+test("withConnectionClose() changes a mutable response in place", () => {
+  const response = new Response("x");
+  assert.equal(withConnectionClose(response), response);
+  assert.equal(response.headers.get("connection"), "close");
+});
