@@ -82,3 +82,63 @@ test("withConnectionClose() changes a mutable response in place", () => {
   assert.equal(withConnectionClose(response), response);
   assert.equal(response.headers.get("connection"), "close");
 });
+
+// Mutation testing (npm run mutate): the default logger's line for every event type.
+test("formatEvent() has one exact line for each lifecycle event", () => {
+  const address = { hostname: "127.0.0.1", port: 8000, url: "http://127.0.0.1:8000/" };
+  const error = new TypeError("bad");
+  delete error.stack; // the `${name}: ${message}` fallback
+  const lines = [
+    formatEvent({ type: "listening", address, runtime: "node" }),
+    formatEvent({ type: "draining", reason: "SIGINT", inFlight: 2 }),
+    formatEvent({ type: "progress", inFlight: 1, elapsedMs: 2_345 }),
+    formatEvent({ type: "progress", inFlight: 3, elapsedMs: 1_000 }),
+    formatEvent({ type: "forced", inFlight: 1 }),
+    formatEvent({ type: "forced", inFlight: 2 }),
+    formatEvent({ type: "hook", hook: { name: "db", ok: true, durationMs: 4 } }),
+    formatEvent({ type: "hook", hook: { name: "db", ok: false, durationMs: 5, error: "boom" } }),
+    formatEvent({ type: "error", error, request: new Request("http://a.test/x") }),
+    formatEvent({ type: "error", error: "plain" }),
+    formatEvent({
+      type: "closed",
+      report: {
+        reason: "SIGTERM",
+        graceful: true,
+        durationMs: 7,
+        completed: 0,
+        aborted: 0,
+        hooks: [],
+      },
+    }),
+    formatEvent({
+      type: "closed",
+      report: {
+        reason: "SIGTERM",
+        graceful: true,
+        durationMs: 7,
+        completed: 2,
+        aborted: 0,
+        hooks: [{ name: "a", ok: true, durationMs: 1 }, {
+          name: "b",
+          ok: false,
+          durationMs: 1,
+          error: "x",
+        }],
+      },
+    }),
+  ];
+  assert.deepEqual(lines, [
+    "listening on http://127.0.0.1:8000/ (node)",
+    "SIGINT: draining 2 requests",
+    "draining: 1 request in flight after 2.3 s",
+    "draining: 3 requests in flight after 1.0 s",
+    "drain deadline passed: aborting 1 request",
+    "drain deadline passed: aborting 2 requests",
+    'hook "db" done in 4 ms',
+    'hook "db" failed after 5 ms: boom',
+    "GET http://a.test/x: fetch failed: TypeError: bad",
+    "fetch failed: plain",
+    "closed after 7 ms (graceful): 0 completed, 0 aborted",
+    "closed after 7 ms (graceful): 2 completed, 0 aborted, hooks 1/2 ok",
+  ]);
+});
