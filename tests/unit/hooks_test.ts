@@ -72,9 +72,11 @@ test("a hook's durationMs is its own run time, whether it resolves or throws", a
   hooks.add(() => {
     throw new Error("no");
   }, { name: "throws" });
+  const started = performance.now();
   const reports = await hooks.run(() => {});
+  const elapsed = performance.now() - started;
   for (const r of reports) {
-    assert.ok(r.durationMs >= 0 && r.durationMs < 1_000, `${r.name}: ${r.durationMs} ms`);
+    assert.ok(r.durationMs >= 0 && r.durationMs <= elapsed + 1, `${r.name}: ${r.durationMs} ms`);
   }
   assert.ok(reports.find((r) => r.name === "ok")!.durationMs >= 15);
 });

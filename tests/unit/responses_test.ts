@@ -142,3 +142,16 @@ test("formatEvent() has one exact line for each lifecycle event", () => {
     "closed after 7 ms (graceful): 2 completed, 0 aborted, hooks 1/2 ok",
   ]);
 });
+
+test("logToStderr() prints the event's line, prefixed with lameduck:", async () => {
+  const { logToStderr } = await import("../../src/core/log.ts");
+  const printed: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void printed.push(args);
+  try {
+    logToStderr({ type: "forced", inFlight: 1 });
+  } finally {
+    console.error = original;
+  }
+  assert.deepEqual(printed, [["lameduck: drain deadline passed: aborting 1 request"]]);
+});
