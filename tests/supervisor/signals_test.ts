@@ -172,3 +172,25 @@ test("SIGUSR2 restarts like SIGHUP: a new worker serves, the old one drains", as
     sup.kill();
   }
 });
+
+// Regression: the signal listeners used to be installed only after the first worker was ready,
+// so a SIGHUP or SIGUSR2 in between (even one sent on seeing the "ready" line) killed the
+// supervisor and left its worker running in its own process group.
+test("a SIGHUP or SIGUSR2 before the first worker is ready is ignored, not fatal", async () => {
+  const sup = run();
+  try {
+    await sup.until(/worker 1 started \(pid \d+\)/, "worker 1 to start");
+    sup.child.kill("SIGHUP");
+    sup.child.kill("SIGUSR2");
+    await sup.until(/SIGHUP: the first worker is not ready yet; ignored/, "SIGHUP ignored");
+    await sup.until(/SIGUSR2: the first worker is not ready yet; ignored/, "SIGUSR2 ignored");
+    const { port } = await workerAndPort(sup);
+    const served = (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
+    assert.match(served, /^\d+$/, "worker 1 serves");
+    sup.child.kill("SIGTERM");
+    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
+  } finally {
+    sup.kill();
+  }
+});

@@ -54,3 +54,30 @@ test("Hooks.add() rejects a non-function and a bad timeout", () => {
   assert.throws(() => hooks.add(() => {}, { timeout: -1 }), /Invalid timeout/);
   assert.throws(() => hooks.add(() => {}, { timeout: 2 ** 31 }), RangeError);
 });
+
+// Mutation testing (npm run mutate): disposing twice, and the reported durations.
+test("disposing a hook twice unregisters only that hook", async () => {
+  const hooks = new Hooks();
+  const ran: string[] = [];
+  const a = hooks.add(() => void ran.push("a"), { name: "a" });
+  hooks.add(() => void ran.push("b"), { name: "b" });
+  a[Symbol.dispose]();
+  a[Symbol.dispose]();
+  await hooks.run(realClock, () => {});
+  assert.deepEqual(ran, ["b"]);
+});
+
+test("a hook's durationMs is its own run time, whether it resolves or throws", async () => {
+  const hooks = new Hooks();
+  hooks.add(() => new Promise((resolve) => setTimeout(resolve, 20)), { name: "ok" });
+  hooks.add(() => {
+    throw new Error("no");
+  }, { name: "throws" });
+  const started = performance.now();
+  const reports = await hooks.run(realClock, () => {});
+  const elapsed = performance.now() - started;
+  for (const r of reports) {
+    assert.ok(r.durationMs >= 0 && r.durationMs <= elapsed + 1, `${r.name}: ${r.durationMs} ms`);
+  }
+  assert.ok(reports.find((r) => r.name === "ok")!.durationMs >= 15);
+});

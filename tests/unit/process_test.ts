@@ -10,6 +10,8 @@ test("inheritedFd() adopts fd 3 when LISTEN_FDS is set and LISTEN_PID is this pr
   assert.equal(inheritedFd(envOf({ LISTEN_FDS: "1", LISTEN_PID: "42" }), 42), 3);
   assert.equal(inheritedFd(envOf({ LISTEN_FDS: "2", LISTEN_PID: "42" }), 42), 3);
   assert.equal(inheritedFd(envOf({ LISTEN_FDS: "1" }), 42), 3, "LISTEN_PID unset");
+  assert.equal(inheritedFd(envOf({ LISTEN_FDS: "1", LISTEN_PID: "" }), 42), 3, "LISTEN_PID empty");
+  assert.equal(inheritedFd(envOf({ LISTEN_FDS: "12", LISTEN_PID: "42" }), 42), 3, "12 sockets");
 });
 
 test("inheritedFd() ignores sockets meant for another process, and no LISTEN_FDS", () => {

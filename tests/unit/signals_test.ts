@@ -82,3 +82,27 @@ test("SignalHub does not exit when no server asked for it", async () => {
   await tick();
   assert.deepEqual(exits, []);
 });
+
+// Mutation testing (npm run mutate): a hub used again after its servers closed.
+test("SignalHub installs a listener again for a server added after the last one left", () => {
+  const { platform, send, count } = fakePlatform();
+  const hub = new SignalHub(platform);
+  hub.add({ onSignal() {} }, ["SIGTERM"])();
+  assert.equal(count(), 0);
+  const got: string[] = [];
+  hub.add({ onSignal: (s) => got.push(s) }, ["SIGTERM"]);
+  assert.equal(count(), 1);
+  send("SIGTERM");
+  assert.deepEqual(got, ["SIGTERM"]);
+});
+
+test("SignalHub exits once per exit request: a later server that wants no exit does not exit again", async () => {
+  const { platform, exits } = fakePlatform();
+  const hub = new SignalHub(platform);
+  hub.add({ onSignal() {} }, ["SIGTERM"])(1);
+  await tick();
+  assert.deepEqual(exits, [1]);
+  hub.add({ onSignal() {} }, ["SIGTERM"])();
+  await tick();
+  assert.deepEqual(exits, [1]);
+});
