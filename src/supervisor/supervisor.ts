@@ -469,7 +469,7 @@ export async function supervise(
     for (const r of first) if (r.status === "fulfilled") terminate(r.value);
     if (stopping) log("stopped before it was ready");
     else {
-      log(`${(failed!.reason as Error).message}; giving up (is the command right, the port free?)`);
+      log(`${(failed!.reason as Error).message}; giving up`);
     }
     await Promise.all([...live].map((w) => w.exited));
     for (const remove of off) remove();
