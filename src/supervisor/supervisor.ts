@@ -371,7 +371,8 @@ export async function supervise(
   const restart = async (signal: string): Promise<void> => {
     if (stopping) return;
     if (serving().length === 0 && !slots.some((s) => s.timer)) {
-      return log(`${signal}: the first workers are not ready yet; ignored`);
+      const first = slots.length === 1 ? "the first worker is" : "the first workers are";
+      return log(`${signal}: ${first} not ready yet; ignored`);
     }
     if (restarting) return log(`${signal}: a restart is already in progress; ignored`);
     restarting = true;
