@@ -22,7 +22,7 @@ import { describe, test, type TestContext } from "node:test";
 import { binaryOf, ROOT, type RuntimeName, sleep, within } from "../contract/harness.ts";
 import { forEachRuntime } from "../contract/selection.ts";
 import { type Outcome, startLoad } from "./load.ts";
-import { type ProofParams, type ProofResult, runProof, SLOW_MS, Supervisor } from "./proof.ts";
+import { type ProofParams, type ProofResult, runProof, SLOW_MS } from "./proof.ts";
 
 const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
 const RESTARTS = 10;
