@@ -296,7 +296,7 @@ export function memorySection(m: MemoryResults, runtimes: readonly Runtime[]): s
     "after 10 s: the last column shows how many were still open right after the reading. On " +
     "Node, lameduck is the built npm package (`npm/mod.js`, `BENCH_NODE_PACKAGE`), as users " +
     "run it: loading its TypeScript sources through Node's type stripping costs about 20 MiB " +
-    "more (a 1.07 ratio before this was measured apart).",
+    "more (with the sources, this ratio was 1.07).",
     "",
     commands([
       ...runtimes.flatMap((r) => [m.commands[`${r}/bare`]!, m.commands[`${r}/lameduck`]!]),
