@@ -184,7 +184,8 @@ export function p1nSection(t: ThroughputResults): string {
   return [
     "## P1n: Node adapter vs raw node:http and peers",
     "",
-    "Same wrk load. lameduck runs with its defaults (`overrideGlobals` on for Node) unless the " +
+    "Same wrk load. lameduck is the built npm package (`npm/mod.js`, as users run it on Node) " +
+    "and runs with its defaults (`overrideGlobals` on for Node) unless the " +
     "row says otherwise. Peers run the same handler with their default options " +
     "(`@hono/node-server` replaces the global `Request`/`Response` with its own; srvx gets a " +
     "plain `Response`, not its `FastResponse`). The Hono app answers the same routes with " +
@@ -292,7 +293,10 @@ export function memorySection(m: MemoryResults, runtimes: readonly Runtime[]): s
     `one request and sit idle (read ${m.config.settleMs} ms after the last response; the ` +
     "clients are one separate Node process). Ratio = lameduck / bare RSS with the connections, " +
     "same round. Node closes keep-alive connections idle for 5 s (`keepAliveTimeout`), Bun " +
-    "after 10 s: the last column shows how many were still open right after the reading.",
+    "after 10 s: the last column shows how many were still open right after the reading. On " +
+    "Node, lameduck is the built npm package (`npm/mod.js`, `BENCH_NODE_PACKAGE`), as users " +
+    "run it: loading its TypeScript sources through Node's type stripping costs about 20 MiB " +
+    "more (with the sources, this ratio was 1.07).",
     "",
     commands([
       ...runtimes.flatMap((r) => [m.commands[`${r}/bare`]!, m.commands[`${r}/lameduck`]!]),

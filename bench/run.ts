@@ -96,6 +96,16 @@ const versions: Record<string, string> = {
   wrk: `${wrkVersion.stdout}${wrkVersion.stderr}`.split("\n")[0]!.trim(),
 };
 for (const r of RUNTIMES) versions[r] = await versionOf(r);
+if (runtimes.includes("node")) {
+  // Node's lameduck servers import the built package (see bench/servers/lameduck.ts).
+  progress("building the npm package for the Node servers (scripts/build_npm.ts)");
+  const build = spawnSync(process.execPath, ["scripts/build_npm.ts"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (build.status !== 0) throw new Error(`scripts/build_npm.ts failed:\n${build.stderr}`);
+  process.env.BENCH_NODE_PACKAGE = join(ROOT, "npm", "mod.js");
+}
 
 const results: Results = { meta: {} };
 const failures: string[] = [];

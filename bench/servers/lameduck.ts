@@ -11,11 +11,13 @@
  * @module
  */
 
-import { serve } from "../../mod.ts";
 import process from "node:process";
 import { handlerFromEnv } from "./app.ts";
 import { announce, numberEnv, tlsFromEnv } from "./routes.ts";
 
+const onNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+const entry = onNode && process.env.BENCH_NODE_PACKAGE || "../../mod.ts";
+const { serve } = await import(entry) as typeof import("../../mod.ts");
 const tls = tlsFromEnv();
 
 serve({

@@ -194,6 +194,11 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     socket.destroy();
   };
 
+  /** A connection closed. */
+  function forget(this: Socket): void {
+    connections.delete(this);
+  }
+
   /** `outgoing` closed: the request is over; the client left if it had not finished. */
   function onClose(this: ServerResponse): void {
     const pending = (this as Tracked)[PENDING]!;
@@ -291,7 +296,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
             remote: undefined,
           };
           connections.set(socket, connection);
-          socket.once("close", () => connections.delete(socket));
+          socket.on("close", forget); // One shared listener: `once` and a closure cost memory per connection.
           if (closing) closeIfIdle(socket, connection);
         });
         s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {

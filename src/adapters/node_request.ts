@@ -105,12 +105,26 @@ export function urlOf(incoming: IncomingMessage, origin: string): string {
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === "host") {
+    if (name.length === 4 && isHost(name)) {
       host = raw[i + 1];
       break;
     }
   }
-  const url = requestUrl(incoming.url ?? "/", host, origin);
+  const target = incoming.url ?? "/";
+  // The common case, an origin-form target with a Host, checked on the strings the parser
+  // gave: no substring of the joined URL, and no lower-cased copy of the header name (each
+  // cost a call into the engine's runtime per request).
+  if (target.charCodeAt(0) === 47 /* "/" */ && host !== undefined && host !== "") {
+    const scheme = origin.startsWith("https:") ? "https://" : "http://";
+    if (host !== canonicalHost) {
+      if (!HOST.test(host)) throw new TypeError(`Invalid Host header: ${host}`);
+      if (!CANONICAL_HOST.test(host)) return new URL(scheme + host + target).href;
+      canonicalHost = host; // Requests on a connection, and often all of them, repeat the Host.
+    }
+    const url = scheme + host + target;
+    return canonicalPath(target) ? url : new URL(url).href;
+  }
+  const url = requestUrl(target, host, origin);
   const slash = url.indexOf("/", 8);
   if (!url.startsWith("http://") || slash === -1) return new URL(url).href;
   const authority = url.slice(7, slash);
@@ -118,8 +132,38 @@ export function urlOf(incoming: IncomingMessage, origin: string): string {
     if (!CANONICAL_HOST.test(authority)) return new URL(url).href;
     canonicalHost = authority;
   }
-  const path = url.slice(slash);
-  return CANONICAL_PATH.test(path) && !DOT_SEGMENT.test(path) ? url : new URL(url).href;
+  return canonicalPath(url.slice(slash)) ? url : new URL(url).href;
+}
+
+/**
+ * Whether the URL parser keeps a path that starts with `/` as it is: only `CANONICAL_PATH`'s
+ * characters, no dot segment (`.`, `..`, and their `%2e` spellings). One pass over the
+ * characters: two regular expressions cost more on every request.
+ */
+function canonicalPath(path: string): boolean {
+  const n = path.length;
+  for (let i = 1; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if (c >= 128 || PATH_CHARS[c] === 0) return false;
+    // "%2e" is a dot too: the URL parser removes "/%2e/" and "/%2e%2e/" segments.
+    if (c === 37 /* "%" */ && (path.charCodeAt(i + 2) | 0x20) === 101 /* "e" */) {
+      if (path.charCodeAt(i + 1) === 50 /* "2" */) return false;
+    }
+    if (c === 46 /* "." */ && path.charCodeAt(i - 1) === 47 /* "/" */) {
+      let next = i + 1;
+      if (path.charCodeAt(next) === 46) next++;
+      if (next >= n) return false;
+      const d = path.charCodeAt(next);
+      if (d === 47 || d === 63 /* "?" */ || d === 35 /* "#" */) return false;
+    }
+  }
+  return true;
+}
+
+/** Whether a four-letter field name is `Host`, in any case. */
+function isHost(name: string): boolean {
+  return (name.charCodeAt(0) | 0x20) === 104 && (name.charCodeAt(1) | 0x20) === 111 &&
+    (name.charCodeAt(2) | 0x20) === 115 && (name.charCodeAt(3) | 0x20) === 116;
 }
 
 let validHost = "";
@@ -130,7 +174,12 @@ const CANONICAL_HOST =
   /^(?:(?:[a-z\d-]+\.)*[a-z][a-z\d-]*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 /** A path and query without anything the `URL` parser would percent-encode. */
 const CANONICAL_PATH = /^\/[!#-&(-;=?-[\]_a-z~]*$/;
-const DOT_SEGMENT = /\/\.\.?(?:[/?#]|$)/;
+
+/** The characters of `CANONICAL_PATH`, as a table. */
+const PATH_CHARS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (CANONICAL_PATH.test("/" + String.fromCharCode(c))) PATH_CHARS[c] = 1;
+}
 
 /**
  * After the response to `incoming` was written: lets the rest of a half-read request body flow
