@@ -142,7 +142,18 @@ function finish(host: Host, exchange: Exchange, response: Response): Response {
   // A handler that read ctx.signal wants to hear of a disconnect mid-body, which Deno only
   // tells the body stream (request.signal also aborts after success): pass it through ours.
   if (exchange.signalUsed && response.status !== 101) response = track(exchange, response);
-  return host.draining ? withConnectionClose(response) : response;
+  return host.draining ? closing(exchange.request, response) : response;
+}
+
+/**
+ * `Connection: close` while draining. Deno writes one of its own when the request asked for
+ * it: a second made `Connection: close, close` (Deno 2.9.6; regression test in
+ * tests/contract/cases_exit.ts). Headers are read only while draining: on Deno that costs.
+ */
+function closing(request: Request, response: Response): Response {
+  const asked = request.headers.get("connection");
+  if (asked !== null && /(?:^|,)\s*close\s*(?:,|$)/i.test(asked)) return response;
+  return withConnectionClose(response);
 }
 
 function handle(
@@ -151,7 +162,7 @@ function handle(
   info: ServeHandlerInfo,
 ): Response | Promise<Response> {
   const opened = host.open(request, new DenoContext(host.signal, request, info));
-  if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
+  if (opened instanceof Response) return host.draining ? closing(request, opened) : opened;
   const exchange = opened;
   // `completed` settles after the handler and the body: one end for both.
   const end = () => exchange.end();

@@ -17,6 +17,7 @@ import { deadlineCases } from "./cases_deadline.ts";
 import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
+import { pathCases } from "./cases_paths.ts";
 import { promiseCases } from "./cases_promises.ts";
 import { requestCases } from "./cases_request.ts";
 
@@ -43,5 +44,6 @@ function defineFor(runtime: RuntimeName): void {
     promiseCases(runtime);
     apiCases(runtime);
     requestCases(runtime);
+    pathCases(runtime);
   });
 }

@@ -1,13 +1,13 @@
 /**
  * The contract fixture's Hono app: the routes the cases request (`/fast`, `/slow`, `/stream`,
- * `/stream-forever`, `/never`, `/conninfo`, `/inflight`, `/state`, `/throw`, `/ws` on Deno and
- * Bun), each reporting what it sees as JSON lines. Its `fetch` is handed to `serve()` unchanged.
+ * `/stream-forever`, `/never`, `/conninfo`, `/inflight`, `/state`, `/throw`, `/ws`), each reporting what it sees as JSON lines. Its `fetch` is handed to `serve()` unchanged.
  *
  * @module
  */
 
 import type { Context } from "hono";
 import { Hono } from "hono";
+import process from "node:process";
 import type { RequestContext, Server } from "../../mod.ts";
 import { sleep } from "../shared/time.ts";
 import { emit } from "./fixture_output.ts";
@@ -32,22 +32,28 @@ export const THROUGH = "boom thrown through to lameduck";
 
 const encoder = new TextEncoder();
 
-// WebSockets through Hono's own helper on the runtimes where lameduck serves them (Deno, Bun).
+// WebSockets through Hono's own helpers: `hono/deno` and `hono/bun` where lameduck serves with
+// Deno.serve and Bun.serve; `@hono/node-ws` (its `injectWebSocket` as the `websocket` option)
+// where it serves through node:http: on Node, and on every runtime with an inherited socket.
 interface WebSocketHelpers {
   upgradeWebSocket: (create: (c: Context) => Record<string, unknown>) => never;
   websocket?: unknown;
 }
 const g = globalThis as Record<string, unknown>;
-/** Hono's WebSocket helpers where lameduck serves WebSockets (Deno, Bun), else undefined. */
-export const wsHelpers: WebSocketHelpers | undefined = g.Deno
+/** Whether lameduck serves through node:http here (README: "Per-runtime behaviour"). */
+const nodeHttp = (!g.Deno && !g.Bun) || process.env.LISTEN_FDS !== undefined;
+const nativeHelpers: WebSocketHelpers | undefined = nodeHttp
+  ? undefined
+  : g.Deno
   ? (await import("hono/deno")) as unknown as WebSocketHelpers
-  : g.Bun
-  ? (await import("hono/bun")) as unknown as WebSocketHelpers
-  : undefined;
+  : (await import("hono/bun")) as unknown as WebSocketHelpers;
+const nodeWs = nodeHttp ? await import("@hono/node-ws") : undefined;
 
 /** The app, and `attach` to give its routes the server and `getConnInfo` once they exist. */
 export interface FixtureApp {
   app: Hono<Env>;
+  /** The `websocket` option that serves the app's `/ws` route. */
+  websocket: unknown;
   attach(server: Server, getConnInfo: ConnInfoFn): void;
 }
 
@@ -67,10 +73,17 @@ export function createApp(options: { trace: boolean }): FixtureApp {
 
   app.get("/fast", (c) => c.text("fast"));
 
-  if (wsHelpers) {
+  let helpers = nativeHelpers;
+  if (nodeWs) {
+    const { injectWebSocket, upgradeWebSocket } = nodeWs.createNodeWebSocket({
+      app: app as unknown as Parameters<typeof nodeWs.createNodeWebSocket>[0]["app"],
+    });
+    helpers = { upgradeWebSocket: upgradeWebSocket as never, websocket: injectWebSocket };
+  }
+  {
     app.get(
       "/ws",
-      wsHelpers.upgradeWebSocket(() => ({
+      helpers!.upgradeWebSocket(() => ({
         onOpen: () => emit({ event: "ws-open", route: "/ws" }),
         onMessage: (event: { data: unknown }, ws: { send(data: string): void }) =>
           ws.send(`echo ${String(event.data)}`),
@@ -175,6 +188,7 @@ export function createApp(options: { trace: boolean }): FixtureApp {
   });
   return {
     app,
+    websocket: helpers!.websocket,
     attach(s, connInfo) {
       server = s;
       getConnInfo = connInfo;

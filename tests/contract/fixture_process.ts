@@ -81,15 +81,22 @@ process.on("exit", killLeftovers);
  * Spawns the fixture on `runtime` with `config` and waits for its `ready` line.
  * `config.mode === "selftest"` does not wait for `ready` (port is then 0).
  * `script` (relative to the repository root) runs another fixture program that speaks the same
- * JSON lines (tests/torture/ has its own).
+ * JSON lines (tests/torture/ has its own). `inherit` is a listening socket's descriptor to pass
+ * as systemd does (the inherited-socket path).
  */
 export async function start(
   runtime: RuntimeName,
   config: FixtureConfig | TortureConfig = {},
   readyTimeoutMs = 20_000,
   script: string = FIXTURE,
+  inherit?: number,
 ): Promise<Fixture> {
-  const [cmd, args] = commandFor(runtime, script);
+  const [bin, binArgs] = commandFor(runtime, script);
+  // An inherited listening socket, as systemd and `lameduck run` pass it: descriptor 3, with
+  // LISTEN_PID naming the process that execs the runtime.
+  const [cmd, args] = inherit === undefined
+    ? [bin, binArgs]
+    : ["/bin/sh", ["-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", bin, ...binArgs]];
   const child = spawn(cmd, args, {
     cwd: ROOT,
     env: {
@@ -99,7 +106,7 @@ export async function start(
       DENO_NO_UPDATE_CHECK: "1",
       DENO_NO_PROMPT: "1",
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: inherit === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", "pipe", "pipe", inherit],
   });
   children.add(child);
 

@@ -10,7 +10,7 @@ import process from "node:process";
 import type { LifecycleEvent, ServeOptions, Server } from "../../mod.ts";
 import type { FixtureConfig, HookSpec } from "../shared/fixture_config.ts";
 import { sleep } from "../shared/time.ts";
-import { createApp, loadConnInfo, wsHelpers } from "./fixture_app.ts";
+import { createApp, loadConnInfo } from "./fixture_app.ts";
 import { emit } from "./fixture_output.ts";
 import { addRequestRoutes, startUpstream } from "./fixture_request.ts";
 
@@ -54,7 +54,7 @@ function onErrorOf(
 /** Serves the fixture app with `config`; writes `ready` (or `ready-rejected` and exits 2). */
 export async function serveMode(serve: Serve, config: FixtureConfig): Promise<void> {
   const { mode: _mode, hooks = [], trace = false, onError, onErrorText, ...passThrough } = config;
-  const { app, attach } = createApp({ trace });
+  const { app, attach, websocket } = createApp({ trace });
   let upstreamPort = 0;
   addRequestRoutes(app, () => upstreamPort);
   const options = {
@@ -65,7 +65,7 @@ export async function serveMode(serve: Serve, config: FixtureConfig): Promise<vo
     ...(onErrorText
       ? { onError: (error: unknown) => new Response(`onError: ${String(error)}`, { status: 500 }) }
       : {}),
-    ...(wsHelpers?.websocket ? { websocket: wsHelpers.websocket } : {}),
+    ...(websocket ? { websocket } : {}),
     fetch: app.fetch,
     logger: (e: LifecycleEvent) => {
       const { type, ...rest } = e;

@@ -20,6 +20,7 @@ export type JsonServeOptions = Partial<
     | "readiness"
     | "maxInFlight"
     | "exit"
+    | "tls"
   >
 >;
 
