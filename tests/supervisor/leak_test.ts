@@ -1,0 +1,87 @@
+/**
+ * `lameduck run` keeps running for months: 100 restarts in a row must not leave descriptors
+ * (pipes to old workers, sockets) or memory behind in the supervisor. Bun workers with
+ * `lameDuck: 0` keep each restart short; the supervisor runs on Node, as the npm bin does.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { test } from "node:test";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { within } from "../shared/time.ts";
+
+const CLI = join(ROOT, "src", "supervisor", "cli.ts");
+const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+const RESTARTS = 100;
+
+/** Open descriptors and resident memory (KiB) of `pid`. */
+function usage(pid: number): { fds: number; rssKiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return {
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+    rssKiB: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]),
+  };
+}
+
+test(`${RESTARTS} restarts in a row: the supervisor's descriptors and memory do not grow`, async (t) => {
+  const child = spawn(
+    binaryOf("node"),
+    [CLI, "run", "--port", "0", "--host", "127.0.0.1", "--", binaryOf("bun"), WORKER],
+    { env: { ...process.env, WORKER_LAME_DUCK: "0" }, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let log = "";
+  let wake: (() => void) | undefined;
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (text: string) => {
+    log += text;
+    wake?.();
+  });
+  const count = (pattern: RegExp) => log.match(pattern)?.length ?? 0;
+  const until = (done: () => boolean, what: string) =>
+    within(
+      new Promise<void>((resolve) => {
+        wake = () => done() && resolve();
+        wake();
+      }),
+      20_000,
+      `${what}\nsupervisor log (tail):\n${log.slice(-2_000)}`,
+    );
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    await until(() => /worker 1 \(pid \d+\) ready/.test(log), "worker 1 to be ready");
+    let settled: { fds: number; rssKiB: number } | undefined;
+    for (let i = 1; i <= RESTARTS; i++) {
+      child.kill("SIGHUP");
+      await until(() => count(/restart done/g) === i, `restart ${i} to finish`);
+      // After a few restarts every lazily created thing (timers, buffers, JIT code) exists.
+      if (i === 10) settled = usage(child.pid!);
+    }
+    const last = usage(child.pid!);
+    assert.ok(settled);
+    t.diagnostic(
+      `restart 10: ${settled.fds} fds, ${settled.rssKiB} KiB; ` +
+        `restart ${RESTARTS}: ${last.fds} fds, ${last.rssKiB} KiB`,
+    );
+    assert.ok(
+      last.fds <= settled.fds,
+      `descriptors grew from ${settled.fds} (restart 10) to ${last.fds} (restart ${RESTARTS}): ` +
+        readdirSync(`/proc/${child.pid}/fd`).length,
+    );
+    // A leak of even 50 KiB per restart would show as 4.5 MiB over these 90 restarts.
+    assert.ok(
+      last.rssKiB - settled.rssKiB < 4_096,
+      `RSS grew from ${settled.rssKiB} KiB (restart 10) to ${last.rssKiB} KiB (restart ${RESTARTS})`,
+    );
+    assert.equal(count(/unexpectedly/g), 0, log.slice(-2_000));
+    child.kill("SIGTERM");
+    await within(exited, 10_000, "the supervisor to exit");
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    child.stderr!.destroy();
+  }
+});
