@@ -1,5 +1,5 @@
 /**
- * Contract cases: Serving and exiting: Hono unchanged, requests and streams finish across SIGTERM, idle and silent connections and WebSockets do not delay exit, requests Fetch cannot represent.
+ * Contract cases: Serving and exiting: Hono unchanged, requests and streams finish across SIGTERM, idle and silent connections do not delay exit (WebSockets: cases_paths.ts), requests Fetch cannot represent.
  *
  * @module
  */
@@ -197,34 +197,4 @@ export function exitCases(runtime: RuntimeName): void {
       });
     },
   );
-
-  // Regression: Bun's stop(false) waits forever for open WebSockets; Node's
-  // closeAllConnections() misses upgraded sockets (Node: @hono/node-ws, see fixture_app.ts).
-  {
-    test("an open WebSocket is closed with 1001 at shutdown and does not hold the drain", async () => {
-      await withFixture(runtime, { drainTimeout: 10_000 }, async (fx) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${fx.port}/ws`);
-        const closed = new Promise<number>((resolve) => ws.onclose = (e) => resolve(e.code));
-        await within(
-          new Promise<void>((resolve, reject) => {
-            ws.onopen = () => resolve();
-            ws.onerror = () => reject(new Error("WebSocket failed to open"));
-          }),
-          5_000,
-          "the WebSocket to open",
-        );
-        const echoed = new Promise<string>((resolve) =>
-          ws.onmessage = (e) => resolve(String(e.data))
-        );
-        ws.send("hi");
-        assert.equal(await within(echoed, 5_000, "the echo"), "echo hi");
-        const sigAt = fx.signal("SIGTERM");
-        assert.equal(await within(closed, 5_000, "the WebSocket to close"), 1001);
-        const exit = await exitOf(fx, 10_000);
-        assert.equal(exit.code, 0, fx.describe());
-        assert.ok(exit.atMs - sigAt < PROMPT_MS, `exit took ${(exit.atMs - sigAt).toFixed(0)} ms`);
-        assert.equal(reportOf(fx).graceful, true);
-      });
-    });
-  }
 }
