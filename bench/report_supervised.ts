@@ -19,24 +19,33 @@ function allCommands(t: SupervisedResults, runtimes: readonly Runtime[]): string
   ];
 }
 
+const cpuText = (x: number): string => x.toFixed(1);
+
 /** P6: through `lameduck run` / direct, per runtime and mode. */
 export function p6Section(t: SupervisedResults, runtimes: readonly Runtime[]): string {
   const rows: string[][] = [];
   for (const runtime of runtimes) {
     const direct = t.series[runtime]?.direct ?? [];
-    for (const mode of ["fd", "reuseport"]) {
+    const directCpu = t.cpuUs?.[runtime]?.direct ?? [];
+    for (const setup of setupsFor(runtime)) {
+      const mode = setup.id;
+      if (mode === "direct" || /-\d+$/.test(mode)) continue;
       const through = t.series[runtime]?.[mode] ?? [];
+      const throughCpu = t.cpuUs?.[runtime]?.[mode] ?? [];
       const r = ratios(through, direct);
       // Targets: >= 0.95 in reuseport everywhere, and in fd on Node (fd on Deno and Bun goes
       // through node:http, whose speed is another issue's).
       const target = mode === "reuseport" || runtime === "node";
       rows.push([
         runtime,
-        `\`${mode}\``,
+        mode === "fd-globals" ? "`fd`, `overrideGlobals: true`" : `\`${mode}\``,
         `**${ratioSpan(r)}**`,
         target ? verdict(round2(r.median) >= 0.95) : "no target",
+        ratioSpan(ratios(directCpu, throughCpu)),
         span(summarize(direct)),
         span(summarize(through)),
+        span(summarize(directCpu), cpuText),
+        span(summarize(throughCpu), cpuText),
       ]);
     }
   }
@@ -47,12 +56,25 @@ export function p6Section(t: SupervisedResults, runtimes: readonly Runtime[]): s
     "with one worker, relative to the same server started directly, in the same round; " +
     "median of the rounds (min–max). Target ≥ 0.95 in `reuseport` mode everywhere and in " +
     "`fd` mode on Node. `reuseport` runs with `--force` (the sysctl matters for restarts, not " +
-    "for serving); Deno gets `--unstable-net` there.",
+    "for serving); Deno gets `--unstable-net` there. The CPU columns are the server's CPU time " +
+    "per request (supervisor and worker, or the server started directly; all threads), which " +
+    "other load on the machine disturbs much less than req/s; `CPU ratio` is direct / through " +
+    "(1.0: the same cost per request).",
     "",
     commands(allCommands(t, runtimes), "p6"),
     "",
     table(
-      ["runtime", "handover", "ratio", "target", "direct req/s", "lameduck run req/s"],
+      [
+        "runtime",
+        "handover",
+        "req/s ratio",
+        "target",
+        "CPU ratio",
+        "direct req/s",
+        "lameduck run req/s",
+        "direct µs CPU/req",
+        "lameduck run µs CPU/req",
+      ],
       rows,
     ),
   ].join("\n");

@@ -4,7 +4,7 @@
  *     deno run -A bench/servers/lameduck.ts | bun bench/servers/lameduck.ts | node bench/servers/lameduck.ts
  *
  * `BENCH_LAME_DUCK_MS` sets `lameDuck` (default 0), `BENCH_APP=hono` serves a Hono app
- * (`app.ts`), `BENCH_OVERRIDE_GLOBALS=0` sets `overrideGlobals: false`. Everything else is
+ * (`app.ts`), `BENCH_OVERRIDE_GLOBALS=0` or `1` sets `overrideGlobals: false` or `true`. Everything else is
  * lameduck's default:
  * SIGTERM/SIGINT start the graceful shutdown and the process exits when it is done.
  *
@@ -23,6 +23,7 @@ const tls = tlsFromEnv();
 serve({
   fetch: handlerFromEnv(),
   ...(process.env.BENCH_OVERRIDE_GLOBALS === "0" ? { overrideGlobals: false } : {}),
+  ...(process.env.BENCH_OVERRIDE_GLOBALS === "1" ? { overrideGlobals: true } : {}),
   port: 0,
   hostname: "127.0.0.1",
   lameDuck: numberEnv("BENCH_LAME_DUCK_MS", 0),

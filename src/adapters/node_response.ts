@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { LightResponse } from "./node_globals.ts";
-import { failBeforeHead, writeHead, writeLight, type WriteOptions } from "./node_head.ts";
+import { corked, failBeforeHead, writeHead, writeLight, type WriteOptions } from "./node_head.ts";
 import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pipe.ts";
 
 /**
@@ -183,7 +183,12 @@ async function sendBody(
       }
       if (outgoing.destroyed) return cancel(reader);
       if ((rest === undefined || rest.result?.done === true) && chunk instanceof Uint8Array) {
-        writeHead(response, outgoing, options, chunk.byteLength).end(chunk);
+        const socket = corked(outgoing);
+        try {
+          writeHead(response, outgoing, options, chunk.byteLength).end(chunk);
+        } finally {
+          socket?.uncork();
+        }
         return finished(outgoing);
       }
       writeHead(response, outgoing, options, -1).write(chunk);

@@ -4,6 +4,10 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+
 /** What `lameduck run` was asked to do. */
 export interface RunOptions {
   /** Port of the listening socket. */
@@ -183,8 +187,16 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
   return options;
 }
 
-/** The variables a Deno worker must be able to read under `lameduck run`. */
+/** The variables a Deno worker must be able to read under `lameduck run --handover fd`. */
 export const WORKER_ENV = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"];
+
+/** The variables a Deno worker must be able to read under `lameduck run --handover reuseport`. */
+export const REUSEPORT_WORKER_ENV = [
+  "LAMEDUCK_HANDOVER",
+  "LAMEDUCK_HOST",
+  "LAMEDUCK_PORT",
+  "LAMEDUCK_NOTIFY",
+];
 
 /** Deno flags that take their value as the next argument (so it is not the script). */
 const DENO_VALUE_FLAGS = new Set(["-c", "--config", "--import-map", "--lock", "--cert"]);
@@ -203,47 +215,114 @@ function granted(flags: readonly string[], long: string, short: string): string[
   return found;
 }
 
+/** Whether a Deno config file's text lists `net` among its unstable features. */
+function configUnstableNet(path: string): boolean {
+  try {
+    return /"unstable"\s*:\s*\[[^\]]*"net"/.test(readFileSync(path, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /**
- * For a worker command run as `deno run ...`: what its permission flags miss for `lameduck run`
- * (the worker could not read `LISTEN_FDS`, so it would bind a port of its own instead of the
- * inherited socket, and could not report ready), or `undefined` when nothing is missing or the
- * command is not `deno run` (only the flags on the command line are known).
+ * Whether the worker's Deno gets `--unstable-net`: the flag itself, or `"unstable": ["net"]` in
+ * the config file it names (`-c`) or discovers (deno.json or deno.jsonc in the script's
+ * directory or the working directory, or one of their parents; Deno 2.9 looks from the
+ * script's).
+ */
+function unstableNet(flags: readonly string[], script: string | undefined, cwd: string): boolean {
+  if (flags.includes("--unstable-net")) return true;
+  const config = flags.findIndex((f) => f === "-c" || f === "--config");
+  const named = config !== -1
+    ? flags[config + 1]
+    : flags.find((f) => /^(-c|--config)=/.test(f))?.replace(/^[^=]*=/, "");
+  if (named !== undefined) return configUnstableNet(resolve(cwd, named));
+  if (flags.includes("--no-config")) return false;
+  const starts = [
+    cwd,
+    ...(script === undefined || /^[a-z]+:/i.test(script) ? [] : [
+      dirname(resolve(cwd, script)),
+    ]),
+  ];
+  for (const start of starts) {
+    for (let dir = start;; dir = dirname(dir)) {
+      if (["deno.json", "deno.jsonc"].some((name) => configUnstableNet(join(dir, name)))) {
+        return true;
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return false;
+}
+
+/**
+ * For a worker command run as `deno run ...`: what its flags miss for `lameduck run` in
+ * `handover` mode (with `fd` the worker could not read `LISTEN_FDS`, so it would bind a port of
+ * its own instead of the inherited socket; with `reuseport` it could not read the address to
+ * bind, and without `--unstable-net` Deno ends the process (exit 70) at `reusePort`; in both it
+ * could not report ready), or `undefined` when nothing is missing or the command is not
+ * `deno run` (only the flags on the command line and the config files are known).
  *
  * @param tmp The directory of the supervisor's notify sockets, for the suggested flags.
+ * @param handover The hand-over mode the supervisor chose.
+ * @param cwd Where the worker starts (to find its config file).
  */
-export function denoWorkerProblem(command: readonly string[], tmp: string): string | undefined {
+export function denoWorkerProblem(
+  command: readonly string[],
+  tmp: string,
+  handover: Handover = "fd",
+  cwd: string = process.cwd(),
+): string | undefined {
   const [binary, sub, ...rest] = command;
   if (binary === undefined || !/(^|\/)deno(\.exe)?$/.test(binary) || sub !== "run") {
     return undefined;
   }
   const flags: string[] = [];
+  let script: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
-    if (!arg.startsWith("-")) break; // the script: what follows is its own arguments
+    if (!arg.startsWith("-")) {
+      script = arg; // what follows is the script's own arguments
+      break;
+    }
     flags.push(arg);
-    if (DENO_VALUE_FLAGS.has(arg)) i++;
+    if (DENO_VALUE_FLAGS.has(arg)) flags.push(rest[++i] ?? "");
   }
-  if (flags.some((f) => f === "-A" || f === "--allow-all" || /^(-P|--permission-set)/.test(f))) {
-    return undefined;
-  }
+  const reuseport = handover === "reuseport";
+  const variables = reuseport ? REUSEPORT_WORKER_ENV : WORKER_ENV;
   const missing: string[] = [];
-  const env = granted(flags, "--allow-env", "-E");
-  if (env !== "all") {
-    const covers = (name: string) =>
-      env?.some((item) =>
-        item === name || (item.endsWith("*") && name.startsWith(item.slice(0, -1)))
-      );
-    const absent = WORKER_ENV.filter((name) => !covers(name));
-    if (absent.length > 0) missing.push(`--allow-env for ${absent.join(", ")}`);
-  }
-  for (
-    const [long, short] of [["--allow-net", "-N"], ["--allow-read", "-R"], ["--allow-write", "-W"]]
-  ) {
-    if (granted(flags, long!, short!) === null) missing.push(long!);
+  if (reuseport && !unstableNet(flags, script, cwd)) missing.push("--unstable-net");
+  const all = flags.some((f) =>
+    f === "-A" || f === "--allow-all" || /^(-P|--permission-set)/.test(f)
+  );
+  if (!all) {
+    const env = granted(flags, "--allow-env", "-E");
+    if (env !== "all") {
+      const covers = (name: string) =>
+        env?.some((item) =>
+          item === name || (item.endsWith("*") && name.startsWith(item.slice(0, -1)))
+        );
+      const absent = variables.filter((name) => !covers(name));
+      if (absent.length > 0) missing.push(`--allow-env for ${absent.join(", ")}`);
+    }
+    for (
+      const [long, short] of [
+        ["--allow-net", "-N"],
+        ["--allow-read", "-R"],
+        ["--allow-write", "-W"],
+      ]
+    ) {
+      if (granted(flags, long!, short!) === null) missing.push(long!);
+    }
   }
   if (missing.length === 0) return undefined;
-  return `the worker runs Deno without ${missing.join(", ")}: it could not adopt the ` +
-    `inherited socket (it would bind a port of its own) or report ready. Run it with -A, or with ` +
-    `--allow-net --allow-env=${WORKER_ENV.join(",")} --allow-read=${tmp} --allow-write=${tmp} ` +
+  const unstable = reuseport ? "--unstable-net " : "";
+  const cannot = reuseport
+    ? "it could not bind the port with SO_REUSEPORT (Deno exits 70 at reusePort without " +
+      "--unstable-net) or read the address to bind"
+    : "it could not adopt the inherited socket (it would bind a port of its own)";
+  return `the worker runs Deno without ${missing.join(", ")} (--handover ${handover}): ` +
+    `${cannot} or report ready. Run it with ${unstable}-A, or with ${unstable}--allow-net ` +
+    `--allow-env=${variables.join(",")} --allow-read=${tmp} --allow-write=${tmp} ` +
     `(plus what the app itself needs)`;
 }

@@ -23,8 +23,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import process from "node:process";
-import { tmpdir } from "node:os";
-import { denoWorkerProblem, type Invocation, parseCommandLine, USAGE } from "./args.ts";
+import { type Invocation, parseCommandLine, USAGE } from "./args.ts";
 import { supervise } from "./supervisor.ts";
 
 let invocation: Invocation;
@@ -45,11 +44,6 @@ if ("Deno" in globalThis || "Bun" in globalThis) {
   process.exit(2);
 }
 const options = invocation.options;
-const problem = denoWorkerProblem(options.command, tmpdir());
-if (problem !== undefined) {
-  console.error(`lameduck run: ${problem}`);
-  process.exit(2);
-}
 if (isIP(options.host) === 0) {
   // A host name: bind its first address (the socket layer takes numeric addresses only).
   try {

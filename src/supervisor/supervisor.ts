@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
-import type { Handover, RunOptions } from "./args.ts";
+import { denoWorkerProblem, type Handover, type RunOptions } from "./args.ts";
 import { sdNotify } from "../process/systemd.ts";
 import { inheritedFd } from "../process/activation.ts";
 import { adoptSocket, bindSocket, type BoundSocket } from "./socket.ts";
@@ -244,6 +244,12 @@ export async function supervise(
   const choice = chooseHandover(options, system.sysctl(MIGRATE_SYSCTL), fd !== undefined);
   if (choice.refused) {
     log(choice.refused);
+    return 2;
+  }
+  // A `deno run` worker without the flags its mode needs would fail in ways hard to read.
+  const problem = denoWorkerProblem(options.command, tmpdir(), choice.mode);
+  if (problem !== undefined) {
+    log(problem);
     return 2;
   }
   const reuseport = choice.mode === "reuseport";

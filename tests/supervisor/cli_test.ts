@@ -151,6 +151,31 @@ test("a `deno run` worker without the permissions lameduck run needs is refused 
   assert.doesNotMatch(run.stderr, /worker 1 started/);
 });
 
+test("a `deno run -A` worker without --unstable-net is refused in reuseport mode (exit 2)", async () => {
+  const run = await cli([
+    "run",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--handover",
+    "reuseport",
+    "--force",
+    "--",
+    binaryOf("deno"),
+    "run",
+    "--no-config",
+    "-A",
+    WORKER,
+  ]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    /the worker runs Deno without --unstable-net \(--handover reuseport\): it could not bind/,
+  );
+  assert.doesNotMatch(run.stderr, /worker 1 started/);
+});
+
 /** Starts a long-running supervisor; resolves once its first worker is ready. */
 async function supervisor(args: string[]) {
   const child = spawn(binaryOf("node"), [CLI, "run", ...args], {

@@ -243,7 +243,9 @@ test("bad arguments exit 2 naming the flag and the value; reuseport is refused w
 test("--handover reuseport with a Deno worker lacking --unstable-net: the worker says why, the supervisor gives up", () => {
   const cli = join(ROOT, "src", "supervisor", "cli.ts");
   const worker = join(ROOT, "tests", "supervisor", "worker.ts");
-  // --force: whatever this machine's tcp_migrate_req, the point is the worker's start.
+  // --force: whatever this machine's tcp_migrate_req, the point is the worker's start. Started
+  // through env, so the supervisor does not see a `deno run` command and refuse it up front
+  // (cli_test.ts tests that refusal): the worker's own message is what is tested here.
   const r = spawnSync(binaryOf("node"), [
     cli,
     "run",
@@ -255,6 +257,7 @@ test("--handover reuseport with a Deno worker lacking --unstable-net: the worker
     "reuseport",
     "--force",
     "--",
+    "env",
     binaryOf("deno"),
     "run",
     "-A",

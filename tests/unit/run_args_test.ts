@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   denoWorkerProblem,
   parseCommandLine,
@@ -183,5 +185,88 @@ test("denoWorkerProblem() names what a `deno run` worker lacks under lameduck ru
     const problem = denoWorkerProblem(command, "/tmp");
     assert.ok(problem?.includes(text), `${command.join(" ")}: ${problem}`);
     assert.ok(problem?.includes("--allow-read=/tmp --allow-write=/tmp"), problem);
+  }
+});
+
+test("denoWorkerProblem() in reuseport mode asks for --unstable-net and the address variables", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lameduck-args-"));
+  try {
+    const reuseEnv = "--allow-env=LAMEDUCK_HANDOVER,LAMEDUCK_HOST,LAMEDUCK_PORT,LAMEDUCK_NOTIFY";
+    const ok = [
+      ["deno", "run", "--unstable-net", "-A", "server.ts"],
+      ["deno", "run", "-A", "--unstable-net", "server.ts"],
+      ["deno", "run", "--unstable-net", "-N", reuseEnv, "-R", "-W", "server.ts"],
+      ["deno", "run", "--unstable-net", "-N", "--allow-env=LAMEDUCK_*", "-R", "-W", "s.ts"],
+      ["bun", "server.ts"],
+    ];
+    for (const command of ok) {
+      assert.equal(denoWorkerProblem(command, "/tmp", "reuseport", dir), undefined, `${command}`);
+    }
+    const bad: [string[], string[]][] = [
+      [["deno", "run", "-A", "server.ts"], ["without --unstable-net (--handover reuseport)"]],
+      [["deno", "run", "-A", "server.ts", "--unstable-net"], ["--unstable-net"]],
+      [
+        ["deno", "run", "--unstable-net", "-N", "--allow-env=LISTEN_FDS,LAMEDUCK_NOTIFY", "s.ts"],
+        ["--allow-env for LAMEDUCK_HANDOVER, LAMEDUCK_HOST, LAMEDUCK_PORT,", "--allow-read"],
+      ],
+      [
+        ["deno", "run", "-N", "-R", "-W", "s.ts"],
+        ["--unstable-net, --allow-env for LAMEDUCK_HANDOVER, LAMEDUCK_HOST, LAMEDUCK_PORT"],
+      ],
+    ];
+    for (const [command, texts] of bad) {
+      const problem = denoWorkerProblem(command, "/tmp", "reuseport", dir);
+      for (const text of texts) assert.ok(problem?.includes(text), `${command}: ${problem}`);
+      assert.ok(problem?.includes("Run it with --unstable-net -A"), problem);
+      assert.ok(
+        problem?.includes(`--allow-env=LAMEDUCK_HANDOVER,LAMEDUCK_HOST,LAMEDUCK_PORT,`),
+        problem,
+      );
+    }
+    // fd mode needs no --unstable-net.
+    assert.equal(denoWorkerProblem(["deno", "run", "-A", "s.ts"], "/tmp", "fd", dir), undefined);
+    // "unstable": ["net"] in a config file Deno reads counts as the flag.
+    const app = join(dir, "app");
+    mkdirSync(join(app, "src"), { recursive: true });
+    writeFileSync(join(app, "deno.jsonc"), `{ // comment\n  "unstable": ["kv", "net"] }\n`);
+    const script = join(app, "src", "server.ts");
+    assert.equal(
+      denoWorkerProblem(["deno", "run", "-A", script], "/tmp", "reuseport", dir),
+      undefined,
+    );
+    assert.equal(
+      denoWorkerProblem(["deno", "run", "-A", "src/server.ts"], "/tmp", "reuseport", app),
+      undefined,
+    );
+    assert.match(
+      denoWorkerProblem(["deno", "run", "--no-config", "-A", script], "/tmp", "reuseport", dir)!,
+      /--unstable-net/,
+    );
+    writeFileSync(join(dir, "other.json"), `{ "unstable": ["net"] }`);
+    assert.equal(
+      denoWorkerProblem(
+        ["deno", "run", "-c", "other.json", "-A", "s.ts"],
+        "/tmp",
+        "reuseport",
+        dir,
+      ),
+      undefined,
+    );
+    assert.equal(
+      denoWorkerProblem(
+        ["deno", "run", "--config=other.json", "-A", "s.ts"],
+        "/tmp",
+        "reuseport",
+        dir,
+      ),
+      undefined,
+    );
+    writeFileSync(join(dir, "kv.json"), `{ "unstable": ["kv"] }`);
+    assert.match(
+      denoWorkerProblem(["deno", "run", "-c", "kv.json", "-A", script], "/tmp", "reuseport", dir)!,
+      /--unstable-net/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
