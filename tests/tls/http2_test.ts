@@ -1,0 +1,353 @@
+/**
+ * HTTP/2 on Node: with `tls`, one port serves HTTP/2 (ALPN `h2`) and HTTP/1.1. Real clients:
+ * Node's `http2.connect` and `curl --http2` (skipped, visibly, when this curl has no HTTP2
+ * feature). At SIGTERM a stream in flight completes, its session receives GOAWAY, a new
+ * connection after the listener closed is refused and the process exits 0; a stream stuck past
+ * the drain deadline is cut and counted as aborted (exit 1, as for HTTP/1.1). The request
+ * bridge on HTTP/2 streams: URL from `:authority`, no pseudo-header fields in `headers`, one
+ * `Cookie`, a body without `Content-Length`, `request.signal` aborting on RST_STREAM, no
+ * connection-specific field in a response. Also on an inherited socket (`LISTEN_FDS`).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import http2 from "node:http2";
+import https from "node:https";
+import net from "node:net";
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { makeCertificates, start, type Started } from "./tls_harness.ts";
+
+let dir = "";
+let cert = "";
+let env: Record<string, string> = {};
+
+before(() => {
+  ({ dir, cert, env } = makeCertificates());
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Why `curl --http2` cannot be used here, or `undefined` when it can. */
+function curlMissing(): string | undefined {
+  try {
+    const version = execFileSync("curl", ["-V"], { encoding: "utf8" });
+    return /^Features:.*\bHTTP2\b/m.test(version)
+      ? undefined
+      : "this curl has no HTTP2 feature (curl -V)";
+  } catch {
+    return "curl is not installed";
+  }
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  headers: http2.IncomingHttpHeaders;
+}
+
+/** One HTTP/2 request on `session`. */
+function request2(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body?: string[],
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined });
+    let answer: Answer | undefined;
+    let text = "";
+    stream.setEncoding("utf8");
+    stream.on("response", (h) => answer = { status: Number(h[":status"]), body: "", headers: h });
+    stream.on("data", (d) => text += d);
+    stream.on("close", () => {
+      if (answer === undefined || stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+        reject(new Error(`stream closed without a whole response, code ${stream.rstCode}`));
+      } else resolve({ ...answer, body: text });
+    });
+    stream.on("error", () => {}); // Reported by 'close' with its code.
+    if (body !== undefined) {
+      // Written in parts, without Content-Length: HTTP/2 frames the body itself.
+      let i = 0;
+      const next = (): void => {
+        if (i === body.length) stream.end();
+        else stream.write(body[i++], () => setTimeout(next, 20));
+      };
+      next();
+    }
+  });
+}
+
+function connect(url: string): {
+  session: http2.ClientHttp2Session;
+  goaway: Promise<boolean>;
+  closed: Promise<void>;
+} {
+  const session = http2.connect(url, { ca: cert });
+  session.on("error", () => {}); // A refused or cut session shows in the assertions.
+  const goaway = new Promise<boolean>((resolve) => {
+    session.once("goaway", () => resolve(true));
+    session.once("close", () => resolve(false));
+  });
+  const closed = new Promise<void>((resolve) => session.once("close", () => resolve()));
+  return { session, goaway, closed };
+}
+
+/** An HTTP/1.1 GET over TLS (Node's https: no ALPN `h2` offered). */
+function get1(
+  url: string,
+): Promise<{ status: number; body: string; version: string; connection: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { ca: cert, agent: false, timeout: 10_000 }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (d) => body += d);
+      response.on("end", () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body,
+          version: response.httpVersion,
+          connection: response.headers.connection,
+        }));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.on("timeout", () => request.destroy(new Error("timed out")));
+  });
+}
+
+/** `curl --http2`: what it printed, the HTTP version, status and its exit code. */
+function curl2(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn("curl", [
+      "-s",
+      "--cacert",
+      `${dir}/cert.pem`,
+      "--http2",
+      "-w",
+      " %{http_version} %{http_code}",
+      url,
+    ]);
+    let out = "";
+    child.stdout.on("data", (d) => out += d);
+    child.on("exit", (code) => resolve(`${out} exit ${code}`));
+    child.on("error", (error) => resolve(`curl failed: ${error.message}`));
+  });
+}
+
+function refused(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve("connected");
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+async function ready(s: Started): Promise<string> {
+  const line = await s.line;
+  assert.match(line, /^ready https:\/\/127\.0\.0\.1:\d+\/$/);
+  return line.slice("ready ".length);
+}
+
+describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", () => {
+  test("a stream in flight at SIGTERM completes, the session gets GOAWAY, a new connection is refused, exit 0", async () => {
+    const s = start("node", env);
+    try {
+      const url = await ready(s);
+      const port = Number(new URL(url).port);
+      const { session, goaway, closed } = connect(url);
+      const first = await request2(session, { ":path": "/" });
+      assert.equal(session.alpnProtocol, "h2");
+      assert.equal(first.status, 200);
+      assert.equal(first.body, "secure https:");
+      const slow = request2(session, { ":path": "/slow" });
+      await s.printed("slow started");
+      s.child.kill("SIGTERM");
+      assert.equal(await goaway, true, "the session receives GOAWAY");
+      const answer = await slow;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body, "secure https:");
+      assert.equal(answer.headers["connection"], undefined);
+      // The server closes the session once its streams are done.
+      await closed;
+      assert.equal(await refused(port), "ECONNREFUSED");
+      assert.equal(await s.exit, 0, s.stderr());
+      assert.match(s.stderr(), /1 completed, 0 aborted/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("a stream stuck past the drain deadline is cut and counted as aborted; exit 1 (forced)", async () => {
+    const s = start("node", { ...env, DRAIN_TIMEOUT: "500" });
+    try {
+      const url = await ready(s);
+      const { session, goaway, closed } = connect(url);
+      const stuck = request2(session, { ":path": "/stuck" }).then(
+        (answer) => `answered ${answer.status}`,
+        (error: Error) => error.message,
+      );
+      await s.printed("stuck started");
+      const killed = performance.now();
+      s.child.kill("SIGTERM");
+      assert.equal(await goaway, true, "the session receives GOAWAY");
+      // The core answers 503 in the handler's place when it can; otherwise the stream is cut.
+      assert.match(await stuck, /^(answered 503|stream closed without a whole response)/);
+      await closed;
+      assert.equal(await s.exit, 1, s.stderr());
+      const took = performance.now() - killed;
+      assert.ok(took < 10_000, `exited ${Math.round(took)} ms after SIGTERM`);
+      assert.match(s.stderr(), /drain deadline passed/);
+      assert.match(s.stderr(), /0 completed, 1 aborted/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("the same port serves HTTP/1.1 over TLS; at SIGTERM it says Connection: close, HTTP/2 gets GOAWAY", async () => {
+    const s = start("node", env);
+    try {
+      const url = await ready(s);
+      const plain = await get1(url);
+      assert.deepEqual([plain.status, plain.body, plain.version], [200, "secure https:", "1.1"]);
+      const { session, goaway } = connect(url);
+      assert.equal((await request2(session, { ":path": "/" })).status, 200);
+      const slow1 = get1(`${url}slow`);
+      await s.printed("slow started");
+      const slow2 = request2(session, { ":path": "/slow" });
+      s.child.kill("SIGTERM");
+      const [one, two] = await Promise.all([slow1, slow2]);
+      assert.deepEqual([one.status, one.body, one.version], [200, "secure https:", "1.1"]);
+      assert.equal(one.connection, "close");
+      assert.deepEqual([two.status, two.body], [200, "secure https:"]);
+      assert.equal(await goaway, true);
+      assert.equal(await s.exit, 0, s.stderr());
+      assert.match(s.stderr(), /2 completed, 0 aborted/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("the request on an HTTP/2 stream: URL from :authority, no pseudo-header fields, one Cookie, a body without Content-Length", async () => {
+    const s = start("node", env);
+    try {
+      const url = await ready(s);
+      const { session } = connect(url);
+      const answer = await request2(session, {
+        ":method": "POST",
+        ":path": "/echo?x=1",
+        "cookie": ["a=1", "b=2"],
+        "x-test": "yes",
+      }, ["hello ", "over ", "h2"]);
+      assert.equal(answer.status, 200);
+      const echo = JSON.parse(answer.body) as {
+        method: string;
+        url: string;
+        headers: [string, string][];
+        body: string | null;
+      };
+      assert.equal(echo.method, "POST");
+      assert.equal(echo.url, `${url}echo?x=1`);
+      const headers = new Map(echo.headers);
+      assert.equal(headers.get("host"), new URL(url).host);
+      assert.equal(headers.get("cookie"), "a=1; b=2");
+      assert.equal(headers.get("x-test"), "yes");
+      assert.equal(echo.headers.some(([name]) => name.startsWith(":")), false);
+      assert.equal(headers.has("content-length"), false);
+      assert.equal(echo.body, "hello over h2");
+      session.close();
+      s.child.kill("SIGTERM");
+      assert.equal(await s.exit, 0, s.stderr());
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("a response with HTTP/1.1 connection fields and a status text is sent without them", async () => {
+    const s = start("node", env);
+    try {
+      const url = await ready(s);
+      const { session } = connect(url);
+      const answer = await request2(session, { ":path": "/hop" });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body, "hop");
+      for (const name of ["connection", "keep-alive", "transfer-encoding"]) {
+        assert.equal(answer.headers[name], undefined, name);
+      }
+      session.close();
+      s.child.kill("SIGTERM");
+      assert.equal(await s.exit, 0, s.stderr());
+      // Node warns once for a Connection field or a status message on HTTP/2: none was passed.
+      assert.doesNotMatch(s.stderr(), /Warning|internal error/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("request.signal aborts when the client resets the stream (RST_STREAM)", async () => {
+    const s = start("node", env);
+    try {
+      const url = await ready(s);
+      const { session } = connect(url);
+      const stream = session.request({ ":path": "/abortable" });
+      stream.on("error", () => {});
+      await s.printed("abortable started");
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      await s.printed("signal aborted");
+      session.close();
+      s.child.kill("SIGTERM");
+      assert.equal(await s.exit, 0, s.stderr());
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  const missing = curlMissing();
+  test(
+    "curl --http2: a stream in flight at SIGTERM completes over HTTP/2 and the process exits 0",
+    {
+      skip: missing,
+    },
+    async () => {
+      const s = start("node", env);
+      try {
+        const url = await ready(s);
+        assert.equal(await curl2(url), "secure https: 2 200 exit 0");
+        const slow = curl2(`${url}slow`);
+        await s.printed("slow started");
+        s.child.kill("SIGTERM");
+        assert.equal(await slow, "secure https: 2 200 exit 0");
+        assert.equal(await s.exit, 0, s.stderr());
+      } finally {
+        s.child.kill("SIGKILL");
+      }
+    },
+  );
+
+  test("an inherited socket (LISTEN_FDS) serves HTTP/2 and HTTP/1.1; a stream in flight at SIGTERM completes after GOAWAY", async () => {
+    const listener = net.createServer();
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+    const s = start("node", env, fd);
+    // The child holds its own copy now; the test's must not accept.
+    listener.close();
+    try {
+      assert.match(await s.line, /^ready https:\/\//);
+      const url = `https://127.0.0.1:${port}/`;
+      assert.equal((await get1(url)).version, "1.1");
+      const { session, goaway } = connect(url);
+      assert.equal((await request2(session, { ":path": "/" })).status, 200);
+      assert.equal(session.alpnProtocol, "h2");
+      const slow = request2(session, { ":path": "/slow" });
+      await s.printed("slow started");
+      s.child.kill("SIGTERM");
+      assert.equal(await goaway, true);
+      assert.equal((await slow).body, "secure https:");
+      assert.equal(await s.exit, 0, s.stderr());
+      assert.match(s.stderr(), /1 completed, 0 aborted/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+});
