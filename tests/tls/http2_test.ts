@@ -6,7 +6,8 @@
  * the drain deadline is cut and counted as aborted (exit 1, as for HTTP/1.1). The request
  * bridge on HTTP/2 streams: URL from `:authority`, no pseudo-header fields in `headers`, one
  * `Cookie`, a body without `Content-Length`, `request.signal` aborting on RST_STREAM, no
- * connection-specific field in a response. Also on an inherited socket (`LISTEN_FDS`).
+ * connection-specific field in a response. HTTP/1.1 and WebSockets (wss://) on the same port,
+ * and all of it on an inherited socket (`LISTEN_FDS`).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -15,6 +16,7 @@ import https from "node:https";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { WebSocket } from "ws";
 import { makeCertificates, start, type Started } from "./tls_harness.ts";
 
 let dir = "";
@@ -296,6 +298,30 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       await s.printed("signal aborted");
       session.close();
       s.child.kill("SIGTERM");
+      assert.equal(await s.exit, 0, s.stderr());
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("a WebSocket over TLS (an HTTP/1.1 upgrade) on the same port gets 1001 at SIGTERM; exit 0", async () => {
+    const s = start("node", { ...env, WS: "1" });
+    try {
+      const url = await ready(s);
+      const ws = new WebSocket(url.replace("https:", "wss:"), { ca: cert });
+      const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+      ws.on("error", () => {});
+      await new Promise<void>((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      ws.send("hi");
+      const echo = await new Promise<string>((resolve) =>
+        ws.once("message", (d) => resolve(`${d}`))
+      );
+      assert.equal(echo, "echo hi");
+      s.child.kill("SIGTERM");
+      assert.equal(await closed, 1001);
       assert.equal(await s.exit, 0, s.stderr());
     } finally {
       s.child.kill("SIGKILL");

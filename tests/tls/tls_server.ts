@@ -1,7 +1,7 @@
 /**
  * A lameduck server over HTTPS for `tls_test.ts` and `http2_test.ts`, on whatever runtime runs
  * it. The PEM files come from `TLS_CERT_FILE` and `TLS_KEY_FILE`; `DRAIN_TIMEOUT` (ms) sets
- * `drainTimeout`. Routes: `GET /slow` prints `slow started` and answers after 400 ms;
+ * `drainTimeout`; `WS=1` (Node) echoes WebSocket messages. Routes: `GET /slow` prints `slow started` and answers after 400 ms;
  * `/stuck` prints `stuck started` and never answers; `/abortable` prints `abortable started`,
  * then `signal aborted` when `request.signal` aborts; `/hop` answers with HTTP/1.1 connection
  * fields and a status text; `/echo` answers the request's method,
@@ -12,8 +12,19 @@
  */
 
 import { readFileSync } from "node:fs";
+import type { Server as NodeServer } from "node:http";
 import process from "node:process";
+import { WebSocketServer } from "ws";
 import { serve } from "../../mod.ts";
+
+/** On Node with `WS=1`: a `ws` echo server on the `upgrade` event (wss://). */
+function echoWebSockets(server: NodeServer): void {
+  const wss = new WebSocketServer({ noServer: true });
+  wss.on("connection", (ws) => ws.on("message", (data) => ws.send(`echo ${data}`)));
+  server.on("upgrade", (request, socket, head) => {
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+  });
+}
 
 const drainTimeout = process.env.DRAIN_TIMEOUT;
 const server = serve({
@@ -24,6 +35,7 @@ const server = serve({
     key: readFileSync(process.env.TLS_KEY_FILE!, "utf8"),
   },
   ...(drainTimeout === undefined ? {} : { drainTimeout: Number(drainTimeout) }),
+  ...(process.env.WS === "1" ? { websocket: echoWebSockets } : {}),
   onListen: () => {},
   fetch: async (request) => {
     const url = new URL(request.url);
