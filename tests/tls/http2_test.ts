@@ -134,6 +134,10 @@ function curl2(url: string): Promise<string> {
   });
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function refused(port: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
@@ -225,6 +229,29 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       assert.equal(await goaway, true);
       assert.equal(await s.exit, 0, s.stderr());
       assert.match(s.stderr(), /2 completed, 0 aborted/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("in the lame-duck window a session that carries a request gets GOAWAY while the listener still accepts", async () => {
+    const s = start("node", { ...env, LAME_DUCK: "3000" });
+    try {
+      const url = await ready(s);
+      const port = Number(new URL(url).port);
+      const { session, goaway, closed } = connect(url);
+      assert.equal((await request2(session, { ":path": "/" })).status, 200);
+      s.child.kill("SIGTERM");
+      for (let i = 0; i < 200 && !/draining/.test(s.stderr()); i++) await sleep(25);
+      assert.match(s.stderr(), /draining/);
+      const during = await request2(session, { ":path": "/" });
+      assert.deepEqual([during.status, during.body], [200, "secure https:"]);
+      assert.equal(await goaway, true, "the session receives GOAWAY");
+      await closed;
+      // Still in the lame-duck window: the listener accepts, so the client reconnects here.
+      assert.equal(await refused(port), "connected");
+      assert.equal(await s.exit, 0, s.stderr());
+      assert.match(s.stderr(), /1 completed, 0 aborted/);
     } finally {
       s.child.kill("SIGKILL");
     }

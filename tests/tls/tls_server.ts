@@ -1,7 +1,8 @@
 /**
  * A lameduck server over HTTPS for `tls_test.ts` and `http2_test.ts`, on whatever runtime runs
  * it. The PEM files come from `TLS_CERT_FILE` and `TLS_KEY_FILE`; `DRAIN_TIMEOUT` (ms) sets
- * `drainTimeout`; `WS=1` (Node) echoes WebSocket messages. Routes: `GET /slow` prints `slow started` and answers after 400 ms;
+ * `drainTimeout`; `WS=1` (Node) echoes WebSocket messages;
+ * `LAME_DUCK` (ms) sets `lameDuck`. Routes: `GET /slow` prints `slow started` and answers after 400 ms;
  * `/stuck` prints `stuck started` and never answers; `/abortable` prints `abortable started`,
  * then `signal aborted` when `request.signal` aborts; `/hop` answers with HTTP/1.1 connection
  * fields and a status text; `/echo` answers the request's method,
@@ -36,6 +37,7 @@ const server = serve({
   },
   ...(drainTimeout === undefined ? {} : { drainTimeout: Number(drainTimeout) }),
   ...(process.env.WS === "1" ? { websocket: echoWebSockets } : {}),
+  ...(process.env.LAME_DUCK === undefined ? {} : { lameDuck: Number(process.env.LAME_DUCK) }),
   onListen: () => {},
   fetch: async (request) => {
     const url = new URL(request.url);
