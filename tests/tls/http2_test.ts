@@ -14,6 +14,7 @@ import { rmSync } from "node:fs";
 import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
+import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
@@ -149,6 +150,100 @@ function refused(port: number): Promise<string> {
   });
 }
 
+const DATA = 0x0;
+const HEADERS = 0x1;
+const SETTINGS = 0x4;
+const GOAWAY = 0x7;
+
+interface Frame {
+  type: number;
+  flags: number;
+  stream: number;
+  payload: Buffer;
+}
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** A literal header field without indexing, its name from HPACK's static table. */
+function literal(index: number, value: string): Buffer {
+  return Buffer.concat([Buffer.from([index, value.length]), Buffer.from(value)]);
+}
+
+/**
+ * An HTTP/2 connection written frame by frame, so a stream can be opened after the server's
+ * GOAWAY arrived (Node's client refuses to do that itself).
+ */
+async function rawSession(port: number): Promise<{
+  request: (stream: number, path: string) => void;
+  next: (match: (f: Frame) => boolean) => Promise<Frame>;
+  frames: Frame[];
+  ended: Promise<void>;
+}> {
+  const socket = tls.connect({ host: "127.0.0.1", port, ca: cert, ALPNProtocols: ["h2"] });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("secureConnect", resolve);
+    socket.once("error", reject);
+  });
+  assert.equal(socket.alpnProtocol, "h2");
+  socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  socket.write(frame(SETTINGS, 0, 0, Buffer.alloc(0)));
+  const frames: Frame[] = [];
+  const waiting: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  let buffer = Buffer.alloc(0);
+  socket.on("data", (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 9 && buffer.length >= 9 + buffer.readUIntBE(0, 3)) {
+      const length = buffer.readUIntBE(0, 3);
+      const f: Frame = {
+        type: buffer[3]!,
+        flags: buffer[4]!,
+        stream: buffer.readUInt32BE(5) & 0x7fffffff,
+        payload: buffer.subarray(9, 9 + length),
+      };
+      buffer = buffer.subarray(9 + length);
+      frames.push(f);
+      if (f.type === SETTINGS && (f.flags & 1) === 0) {
+        socket.write(frame(SETTINGS, 1, 0, Buffer.alloc(0)));
+      }
+      for (const w of [...waiting]) {
+        if (w.match(f)) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve(f);
+        }
+      }
+    }
+  });
+  socket.on("error", () => {});
+  const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return {
+    frames,
+    ended,
+    request(stream, path) {
+      const block = Buffer.concat([
+        Buffer.from([0x82, 0x87]), // :method GET, :scheme https
+        literal(4, path), // :path
+        literal(1, `127.0.0.1:${port}`), // :authority
+      ]);
+      socket.write(frame(HEADERS, 0x5, stream, block)); // END_STREAM | END_HEADERS
+    },
+    next(match) {
+      const seen = frames.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiting.push({ match, resolve });
+        setTimeout(() => reject(new Error("no such frame in 10 s")), 10_000).unref();
+      });
+    },
+  };
+}
+
 async function ready(s: Started): Promise<string> {
   const line = await s.line;
   assert.match(line, /^ready https:\/\/127\.0\.0\.1:\d+\/$/);
@@ -179,6 +274,32 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       assert.equal(await refused(port), "ECONNREFUSED");
       assert.equal(await s.exit, 0, s.stderr());
       assert.match(s.stderr(), /1 completed, 0 aborted/);
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+
+  test("a stream the client opens after the server's GOAWAY is never handled (above its last stream id); the one before completes", async () => {
+    const s = start("node", env);
+    try {
+      const url = await ready(s);
+      const h2 = await rawSession(Number(new URL(url).port));
+      h2.request(1, "/slow");
+      await s.printed("slow started");
+      s.child.kill("SIGTERM");
+      const goaway = await h2.next((f) => f.type === GOAWAY);
+      assert.equal(goaway.payload.readUInt32BE(0) & 0x7fffffff, 1, "last stream id");
+      assert.equal(goaway.payload.readUInt32BE(4), 0, "NO_ERROR");
+      h2.request(3, "/slow"); // Sent after GOAWAY: above its last stream id.
+      const end = await h2.next((f) => f.type === DATA && f.stream === 1 && (f.flags & 1) === 1);
+      assert.equal(end.stream, 1);
+      await h2.ended;
+      // nghttp2 ignores it (no RST_STREAM, allowed by RFC 9113 6.8): GOAWAY's last stream id
+      // tells the client that stream 3 was not processed and may be retried elsewhere.
+      assert.equal(h2.frames.some((f) => f.stream === 3 && f.type === HEADERS), false);
+      assert.equal(await s.exit, 0, s.stderr());
+      assert.match(s.stderr(), /1 completed, 0 aborted/);
+      assert.equal(s.stdout().split("\n").filter((l) => l === "slow started").length, 1);
     } finally {
       s.child.kill("SIGKILL");
     }

@@ -67,6 +67,7 @@ export interface Started {
   /** The `ready <url>` or `failed <message>` line. */
   line: Promise<string>;
   exit: Promise<number | string>;
+  stdout: () => string;
   stderr: () => string;
 }
 
@@ -109,5 +110,5 @@ export function start(runtime: RuntimeName, env: Record<string, string>, fd?: nu
   const exit = new Promise<number | string>((resolve) =>
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "?"))
   );
-  return { child, line, printed, exit, stderr: () => err };
+  return { child, line, printed, exit, stdout: () => out, stderr: () => err };
 }
