@@ -18,6 +18,9 @@ import tls from "node:tls";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
+import { join } from "node:path";
+import process from "node:process";
+import { binaryOf, ROOT } from "../contract/harness.ts";
 import { makeCertificates, start, type Started } from "./tls_harness.ts";
 
 let dir = "";
@@ -497,6 +500,68 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       }
     },
   );
+
+  test("lameduck run (fd hand-over) with TLS: a stream in flight at a restart completes on the old worker after GOAWAY; a new session reaches the new worker", async () => {
+    const sup = spawn(binaryOf("node"), [
+      join(ROOT, "src", "supervisor", "cli.ts"),
+      "run",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--handover",
+      "fd",
+      "--",
+      binaryOf("node"),
+      join(ROOT, "tests", "tls", "tls_server.ts"),
+    ], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let log = "";
+    sup.stdout!.on("data", (d) => out += d);
+    sup.stderr!.on("data", (d) => log += d);
+    const until = async (pattern: RegExp, text: () => string, what: string) => {
+      for (let i = 0; i < 800; i++) {
+        const m = pattern.exec(text());
+        if (m) return m;
+        await sleep(25);
+      }
+      throw new Error(`no ${what} in 20 s; supervisor log:\n${log}`);
+    };
+    const exited = new Promise<number | string>((resolve) =>
+      sup.once("exit", (code, signal) => resolve(code ?? signal ?? "?"))
+    );
+    try {
+      const port = Number((await until(/socket 127\.0\.0\.1:(\d+) /, () => log, "socket"))[1]);
+      await until(/worker 1 \(pid \d+\) ready/, () => log, "worker 1");
+      const url = `https://127.0.0.1:${port}/`;
+      const { session, goaway } = connect(url);
+      const first = (await request2(session, { ":path": "/pid" })).body;
+      assert.equal(session.alpnProtocol, "h2");
+      const slow = request2(session, { ":path": "/slow?ms=2500" });
+      await until(/^slow started$/m, () => out, "slow started");
+      sup.kill("SIGHUP");
+      assert.equal(await goaway, true, "the old worker's session receives GOAWAY");
+      const answer = await slow;
+      assert.deepEqual([answer.status, answer.body], [200, "secure https:"]);
+      await until(/restart done/, () => log, "the restart");
+      const next = connect(url);
+      const second = (await request2(next.session, { ":path": "/pid" })).body;
+      assert.notEqual(second, first, "served by the new worker");
+      next.session.close();
+      assert.match(log, /1 completed, 0 aborted/);
+      sup.kill("SIGTERM");
+      assert.equal(await exited, 0, log);
+    } finally {
+      sup.kill("SIGKILL");
+      for (const m of log.matchAll(/started \(pid (\d+)\)/g)) {
+        try {
+          process.kill(Number(m[1]), "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
 
   test("an inherited socket (LISTEN_FDS) serves HTTP/2 and HTTP/1.1; a stream in flight at SIGTERM completes after GOAWAY", async () => {
     const listener = net.createServer();

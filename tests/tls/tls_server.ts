@@ -2,7 +2,8 @@
  * A lameduck server over HTTPS for `tls_test.ts` and `http2_test.ts`, on whatever runtime runs
  * it. The PEM files come from `TLS_CERT_FILE` and `TLS_KEY_FILE`; `DRAIN_TIMEOUT` (ms) sets
  * `drainTimeout`; `WS=1` (Node) echoes WebSocket messages;
- * `LAME_DUCK` (ms) sets `lameDuck`. Routes: `GET /slow` prints `slow started` and answers after 400 ms;
+ * `LAME_DUCK` (ms) sets `lameDuck`. Routes: `GET /slow` prints `slow started` and answers after 400 ms (`?ms=N`: N ms);
+ * `/pid` answers the process's PID;
  * `/stuck` prints `stuck started` and never answers; `/abortable` prints `abortable started`,
  * then `signal aborted` when `request.signal` aborts; `/hop` answers with HTTP/1.1 connection
  * fields and a status text; `/echo` answers the request's method,
@@ -41,9 +42,11 @@ const server = serve({
   onListen: () => {},
   fetch: async (request) => {
     const url = new URL(request.url);
+    if (url.pathname === "/pid") return new Response(`${process.pid}`);
     if (url.pathname === "/slow") {
       console.log("slow started");
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      const ms = Number(url.searchParams.get("ms") ?? "400");
+      await new Promise((resolve) => setTimeout(resolve, ms));
     } else if (url.pathname === "/stuck") {
       console.log("stuck started");
       await new Promise(() => {});
