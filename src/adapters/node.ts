@@ -2,7 +2,9 @@
  * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` and its
  * own socket bookkeeping. With `overrideGlobals` (the default on Node) the handler gets a lazy
  * `Request` and a `new Response(string)` is written without web streams (`node_globals.ts`);
- * without it, native objects both ways.
+ * without it, native objects both ways. With `tls` on Node it serves HTTP/2 and HTTP/1.1 on one
+ * port (`node_http2.ts`): HTTP/1.1 connections are handled as below, HTTP/2 sessions get GOAWAY
+ * when the listener closes and are destroyed when forced.
  *
  * - `request.signal` aborts when the client leaves before the response ended (`res` closed
  *   before it finished), as on Bun and `@hono/node-server`.
