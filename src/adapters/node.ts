@@ -295,6 +295,9 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
         const s = h2
           ? createSecureServer({
             allowHTTP1: true,
+            // node:https sets it, node:http2 does not (Node 24.21): without it a response
+            // written in parts (a stream, SSE) waits for the client's ACKs (Nagle).
+            noDelay: true,
             cert: tls.cert,
             key: tls.key,
             Http2ServerRequest: H2Request,
