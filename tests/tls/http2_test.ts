@@ -359,7 +359,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("in the lame-duck window a session that carries a request gets GOAWAY while the listener still accepts", async () => {
-    const s = start("node", { ...env, LAME_DUCK: "3000" });
+    const s = start("node", { ...env, LAME_DUCK: "5000" });
     try {
       const url = await ready(s);
       const port = Number(new URL(url).port);
@@ -537,7 +537,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       const { session, goaway } = connect(url);
       const first = (await request2(session, { ":path": "/pid" })).body;
       assert.equal(session.alpnProtocol, "h2");
-      const slow = request2(session, { ":path": "/slow?ms=2500" });
+      const slow = request2(session, { ":path": "/slow?ms=5000" });
       await until(/^slow started$/m, () => out, "slow started");
       sup.kill("SIGHUP");
       assert.equal(await goaway, true, "the old worker's session receives GOAWAY");
