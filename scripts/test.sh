@@ -41,7 +41,7 @@ step "V8 GC regression on Node 24 (the forced-answer closure kept request garbag
 step "contract suite on Deno, Bun and Node 24"
 "$bin/node" --test --test-concurrency=3 tests/contract/*_test.ts
 
-step "TLS on Deno, Bun and Node 24: HTTPS, a drain over TLS, a bad certificate, an inherited socket"
+step "TLS on Deno, Bun and Node 24: HTTPS, a drain over TLS, a bad certificate, an inherited socket; HTTP/2 (Node: http2.connect, curl --http2; Deno)"
 "$bin/node" --test tests/tls/*_test.ts
 
 step "WebSockets: Node (@hono/node-ws, ws) and every runtime on an inherited socket; 1001 at shutdown, cut at the deadline"

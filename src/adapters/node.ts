@@ -2,7 +2,9 @@
  * The Node adapter, on `node:http` with lameduck's own bridge to `Request`/`Response` and its
  * own socket bookkeeping. With `overrideGlobals` (the default on Node) the handler gets a lazy
  * `Request` and a `new Response(string)` is written without web streams (`node_globals.ts`);
- * without it, native objects both ways.
+ * without it, native objects both ways. With `tls` on Node it serves HTTP/2 and HTTP/1.1 on one
+ * port (`node_http2.ts`): HTTP/1.1 connections are handled as below, HTTP/2 sessions get GOAWAY
+ * when the listener closes and are destroyed when forced.
  *
  * - `request.signal` aborts when the client leaves before the response ended (`res` closed
  *   before it finished), as on Bun and `@hono/node-server`.
@@ -19,6 +21,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { createSecureServer, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { Adapter, Host } from "../core/adapter.ts";
@@ -29,8 +32,15 @@ import { send, toRequest, type WriteOptions, writePlain } from "./node_bridge.ts
 import { globalsInstalled, installGlobals, LazyRequest, NativeResponse } from "./node_globals.ts";
 import { REFUSED_METHODS, urlOf } from "./node_request.ts";
 import { trackUpgrades, type Upgrades } from "./node_upgrade.ts";
+import { goAwayAfter, H2Request, H2Response, type Sessions, trackSessions } from "./node_http2.ts";
 
 const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
+/**
+ * HTTP/2 is served on Node only: on Deno and Bun this adapter serves an inherited socket
+ * through their `node:http` and `node:https`, whose `node:http2` servers are not what their
+ * own servers are (Deno.serve negotiates HTTP/2 by itself; Bun.serve has none).
+ */
+const IS_NODE = !IS_BUN && (globalThis as { Deno?: unknown }).Deno === undefined;
 
 /**
  * A `net.Server` that hands each accepted connection to `server`. Bun's `node:http` ignores
@@ -182,6 +192,8 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
   let closing = false;
   const connections = new Map<Socket, Connection>();
   let upgrades: Upgrades | undefined;
+  /** HTTP/2 sessions, with `tls` on Node. */
+  let sessions: Sessions | undefined;
 
   /** Closes `socket` if no request is in progress on it (not even partly received). */
   const closeIfIdle = (socket: Socket, connection: Connection): void => {
@@ -256,6 +268,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
       return;
     }
     const head = incoming.method === "HEAD";
+    if (host.draining && incoming instanceof H2Request) goAwayAfter(incoming);
     const opened = host.open(request, new NodeContext(host.signal, incoming, outgoing, connection));
     if (opened instanceof NativeResponse) {
       void send(opened, outgoing, writeOptions(head, !host.draining));
@@ -281,14 +294,34 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
       return new Promise((resolve, reject) => {
         // node:https's server is node:http's with TLS in front: same requests, same sockets.
         const bridged = fd !== undefined && IS_BUN;
-        const s = tls && !bridged
+        // With TLS on Node, HTTP/2 and HTTP/1.1 on one port (ALPN decides); HTTP/1.1
+        // connections get node:http's objects from it, HTTP/2 streams the compat ones.
+        const h2 = tls !== undefined && IS_NODE;
+        const s = h2
+          ? createSecureServer({
+            allowHTTP1: true,
+            // node:https sets it, node:http2 does not (Node 24.21): without it a response
+            // written in parts (a stream, SSE) waits for the client's ACKs (Nagle).
+            noDelay: true,
+            cert: tls.cert,
+            key: tls.key,
+            Http2ServerRequest: H2Request,
+            Http2ServerResponse: H2Response,
+          }) as unknown as Server
+          : tls && !bridged
           ? createHttpsServer({ cert: tls.cert, key: tls.key }) as unknown as Server
           : createServer();
         server = s;
+        if (h2) {
+          const tracked = sessions = trackSessions(FIRST_REQUEST_GRACE_MS);
+          s.on("session", (session: ServerHttp2Session) => tracked.add(session));
+        }
         upgrades = trackUpgrades(s, websocket);
         let origin = `${scheme}://${hostname}:${port}`;
         // With TLS, the socket a request arrives on is the TLS socket of `secureConnection`.
         s.on(tls && !bridged ? "secureConnection" : "connection", (socket: Socket) => {
+          // An HTTP/2 connection is its session's (`sessions`).
+          if (h2 && (socket as TLSSocket).alpnProtocol === "h2") return;
           const connection: Connection = {
             active: 0,
             mark: 0,
@@ -336,6 +369,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
         // Idle connections are closed by closeIfIdle instead.
         NetServer.prototype.close.call(listener, () => resolve());
         for (const [socket, connection] of connections) closeIfIdle(socket, connection);
+        sessions?.close();
         upgrades?.goingAway();
       });
       return closed;
@@ -345,8 +379,10 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     },
     force(): void {
       closing = true;
-      server?.closeAllConnections();
+      // An HTTP/2 server has no closeAllConnections: its HTTP/1.1 sockets are in `connections`.
+      (server as Partial<Server> | undefined)?.closeAllConnections?.();
       for (const socket of connections.keys()) socket.destroy();
+      sessions?.force();
     },
   };
 }

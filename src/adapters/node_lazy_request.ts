@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { delegateToNative } from "./node_native.ts";
-import { bodyStream } from "./node_request.ts";
+import { bodyStream, http2Body } from "./node_request.ts";
 
 /** The runtime's own `Request`, whatever the global is now. */
 export const NativeRequest: typeof Request = globalThis.Request;
@@ -72,7 +72,7 @@ export class LazyRequest {
     const init: StreamingRequestInit = { method, headers: this.headers, signal: this.signal };
     const fields = this.#incoming.headers;
     const framed = fields["content-length"] !== undefined ||
-      fields["transfer-encoding"] !== undefined;
+      fields["transfer-encoding"] !== undefined || http2Body(this.#incoming);
     if (framed && method !== "GET" && method !== "HEAD") {
       init.body = bodyStream(this.#incoming);
       init.duplex = "half";

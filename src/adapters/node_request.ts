@@ -68,6 +68,7 @@ export function toRequest(
       framed = true;
     }
   }
+  if (!framed && incoming.httpVersionMajor === 2) framed = http2Body(incoming);
   const method = incoming.method ?? "GET";
   const url = requestUrl(incoming.url ?? "/", host, origin);
   let request: Request;
@@ -86,6 +87,18 @@ export function toRequest(
   const headers = request.headers;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   return request;
+}
+
+/**
+ * Whether an HTTP/2 request has a body: HTTP/2 needs no framing field, so any stream the
+ * client did not end with its headers has one (possibly empty).
+ *
+ * @param incoming The Node request (Node's `Http2ServerRequest` on HTTP/2).
+ * @returns `false` for an HTTP/1.1 request.
+ */
+export function http2Body(incoming: IncomingMessage): boolean {
+  const stream = (incoming as { stream?: { endAfterHeaders?: boolean } }).stream;
+  return stream?.endAfterHeaders === false;
 }
 
 /** Methods the Fetch API refuses to represent: the bridge answers them `400`. */

@@ -234,9 +234,11 @@ export interface ServeOptions {
   websocket?: unknown;
   /**
    * Serve HTTPS with this certificate and key (PEM strings, not file paths), on every runtime
-   * and on an inherited socket; `ready`'s `url` then starts with `https://`. Deno also offers
-   * HTTP/2 over it (ALPN); Bun and Node serve HTTP/1.1. A certificate or key the runtime
-   * cannot use rejects `ready` with the runtime's error.
+   * and on an inherited socket; `ready`'s `url` then starts with `https://`. Deno and Node
+   * also offer HTTP/2 over it (ALPN; Node: `http2.createSecureServer` with `allowHTTP1`, HTTP/2
+   * sessions get GOAWAY at shutdown); Bun serves HTTP/1.1, and so do Deno and Bun on an
+   * inherited socket. A certificate or key the runtime cannot use rejects `ready` with the
+   * runtime's error.
    * @default {undefined}
    */
   tls?: TlsOptions;

@@ -4,103 +4,24 @@
  * runtime cannot use is a failed start (exit 1), and an inherited socket (`LISTEN_FDS`) is
  * served over TLS too. The certificate is made here with openssl, never committed.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName, RUNTIMES } from "../contract/harness.ts";
+import { RUNTIMES } from "../contract/harness.ts";
+import { makeCertificates, start } from "./tls_harness.ts";
 
-function commandOf(runtime: RuntimeName, script: string): [string, string[]] {
-  const bin = binaryOf(runtime);
-  return runtime === "deno" ? [bin, ["run", "-A", script]] : [bin, [script]];
-}
-
-const SERVER = join("tests", "tls", "tls_server.ts");
 let dir = "";
 let cert = "";
 
 before(() => {
-  dir = mkdtempSync(join(tmpdir(), "lameduck-tls-"));
-  execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    "-keyout",
-    join(dir, "key.pem"),
-    "-out",
-    join(dir, "cert.pem"),
-  ], { stdio: "ignore" });
-  cert = execFileSync("cat", [join(dir, "cert.pem")], { encoding: "utf8" });
-  writeFileSync(
-    join(dir, "bad.pem"),
-    "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n",
-  );
+  ({ dir, cert } = makeCertificates());
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Started {
-  child: ChildProcess;
-  /** Resolves once the server printed `text` on a line of its own. */
-  printed: (text: string) => Promise<void>;
-  line: Promise<string>;
-  exit: Promise<number | string>;
-  stderr: () => string;
-}
-
-function start(runtime: RuntimeName, env: Record<string, string>, fd?: number): Started {
-  const [bin, args] = commandOf(runtime, SERVER);
-  // With an inherited socket, LISTEN_PID must be the server's own PID: exec keeps the shell's.
-  const child = fd === undefined
-    ? spawn(bin, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    : spawn("/bin/sh", ["-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", bin, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe", fd],
-    });
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (d) => err += d);
-  const line = new Promise<string>((resolve, reject) => {
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const first = out.split("\n").find((l) => l.startsWith("ready ") || l.startsWith("failed "));
-      if (first) resolve(first);
-    });
-    child.once("exit", () => reject(new Error(`exited before ready; stderr: ${err}`)));
-    setTimeout(() => reject(new Error(`no ready line in 20 s; stderr: ${err}`)), 20_000).unref();
-  });
-  const printed = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (out.split("\n").includes(text)) resolve();
-      };
-      check();
-      child.stdout!.on("data", check);
-      setTimeout(() => reject(new Error(`no "${text}" in 20 s`)), 20_000).unref();
-    });
-  const exit = new Promise<number | string>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? signal ?? "?"))
-  );
-  return { child, line, printed, exit, stderr: () => err };
-}
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
