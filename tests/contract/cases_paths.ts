@@ -7,15 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer, type Server as NetServer, Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { PROMPT_MS } from "../shared/time.ts";
 import type { FixtureConfig } from "../shared/fixture_config.ts";
+import { makeCertificates } from "../tls/tls_harness.ts";
 import { type Fixture, start } from "./fixture_process.ts";
 import { type RuntimeName, within } from "./harness.ts";
 import { exitOf, is, openEcho, reportOf } from "./support.ts";
@@ -29,32 +28,12 @@ let pem: { cert: string; key: string } | undefined;
 /** A self-signed certificate for 127.0.0.1, made once per test process (never committed). */
 function certificate(): { cert: string; key: string } {
   if (pem) return pem;
-  const dir = mkdtempSync(join(tmpdir(), "lameduck-contract-tls-"));
+  const made = makeCertificates();
   try {
-    execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ], { stdio: "ignore" });
-    pem = {
-      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-      key: readFileSync(join(dir, "key.pem"), "utf8"),
-    };
+    pem = { cert: made.cert, key: readFileSync(join(made.dir, "key.pem"), "utf8") };
     return pem;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(made.dir, { recursive: true, force: true });
   }
 }
 
