@@ -7,10 +7,11 @@
  * `lameDuck`). No request may fail, every
  * restart must complete, every generation must serve, and each old generation's in-flight slow
  * requests must complete. The negative controls must fail requests, showing the test can: a
- * naive stop-then-start restart of the same worker; a Deno worker that sets `lameDuck: 0`
- * (what the supervised default of 1000 ms prevents); and `reuseport`
+ * naive stop-then-start restart of the same worker; and `reuseport`
  * forced with `tcp_migrate_req=0` on a worker whose listener is made to have a queue when it
- * closes (with its twin: the same with the sysctl at 1 loses nothing).
+ * closes (with its twin: the same with the sysctl at 1 loses nothing). Why the default worker
+ * options lose nothing (the supervised `lameDuck` of 1000 ms) is shown in
+ * `lameduck_default_test.ts`.
  *
  * @module
  */
@@ -21,7 +22,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { binaryOf, ROOT, type RuntimeName, sleep, within } from "../contract/harness.ts";
-import { forEachRuntime, forRuntime } from "../contract/selection.ts";
+import { forEachRuntime } from "../contract/selection.ts";
 import { type Outcome, startLoad } from "./load.ts";
 import { type ProofParams, type ProofResult, runProof, SLOW_MS } from "./proof.ts";
 
@@ -41,12 +42,7 @@ function proofInNamespace(params: ProofParams, migrate: 0 | 1): Promise<ProofRes
   return proofInChild(["unshare", "-n", "sh", "-c", script], params);
 }
 
-/**
- * Runs `proof.ts` in a process of its own, after `prefix` (e.g. `unshare -n ...`). Also used
- * without a prefix where one run must not inherit the timing of another: run in this process
- * right after another proof, the lameDuck: 0 load fell into step with the restarts (every client
- * in a slow request at every replacement, so no idle connection to race) and lost nothing.
- */
+/** Runs `proof.ts` in a process of its own, after `prefix` (e.g. `unshare -n ...`). */
 async function proofInChild(prefix: string[], params: ProofParams): Promise<ProofResult> {
   const argv = [
     ...prefix,
@@ -122,48 +118,6 @@ forEachRuntime("lameduck run", (runtime) => {
       }
     }
   });
-});
-
-/** Tries of the lameDuck: 0 control, each of `RESTARTS` restarts (measured: 2-16 lost per try). */
-const LAME_DUCK_TRIES = 3;
-
-forRuntime("deno", "the supervised lameDuck default", () => {
-  test(
-    "the supervised lameDuck default matters: a Deno worker (--handover fd) with lameDuck: 0 loses pooled keep-alive requests at restarts; with the default it loses none",
-    async (t) => {
-      // The negative control: the worker sets lameDuck: 0, so each old worker closes its idle
-      // keep-alive connections as soon as it is told to drain, and a client's next request
-      // races that close (ECONNRESET). Bounded tries: a try loses some in all runs measured.
-      const lost: number[] = [];
-      for (let i = 0; i < LAME_DUCK_TRIES && !lost.some((n) => n > 0); i++) {
-        const r = await proofInChild([], {
-          runtime: "deno",
-          args: ["--handover", "fd"],
-          restarts: RESTARTS,
-          env: { WORKER_LAME_DUCK: "0" },
-        });
-        assert.equal(r.restartsDone, RESTARTS, r.log);
-        lost.push(r.failed["pooled keep-alive"]);
-        const codes = [...new Set(r.failures.map((o) => o.error))].join(", ");
-        t.diagnostic(
-          `deno, fd, lameDuck: 0, try ${i + 1}: ${r.requests} requests, pooled keep-alive ` +
-            `${r.failed["pooled keep-alive"]} failed, new connection per request ` +
-            `${r.failed["new connection per request"]} (${codes || "none"})`,
-        );
-      }
-      assert.ok(
-        lost.some((n) => n > 0),
-        `lameDuck: 0 lost nothing in ${lost.length} tries: the default is not shown to matter`,
-      );
-      // The same worker and load with serve()'s default (1000 ms under lameduck run).
-      const r = await proofInChild([], {
-        runtime: "deno",
-        args: ["--handover", "fd"],
-        restarts: RESTARTS,
-      });
-      check(t, "deno, --handover fd, --workers 1, the default lameDuck", r, 1);
-    },
-  );
 });
 
 for (const migrate of [0, 1] as const) {
