@@ -108,3 +108,28 @@ test("Exchange.force() after the handler responded cuts the body through onForce
   assert.equal(ex.force("deadline"), false);
   assert.deepEqual(cuts, ["deadline"]);
 });
+
+test("a response from a promise, or from failed(), also stops a later client abort from aborting ctx.signal", async () => {
+  for (
+    const answer of [
+      () => Promise.resolve(new Response("async")),
+      () => Promise.reject(new Error("boom")),
+      () => {
+        throw new Error("boom");
+      },
+    ]
+  ) {
+    const { exchange: ex, ctx } = exchange(answer, { afterResponse: false });
+    const signal = ctx.signal;
+    await ex.respond();
+    ctx.client.abort(); // As Deno does after every successful response.
+    assert.equal(signal.aborted, false);
+  }
+});
+
+test("Exchange.force() after a rejected fetch was handed to failed() answers nothing", async () => {
+  const { exchange: ex } = exchange(() => Promise.reject(new Error("boom")));
+  const response = await ex.respond();
+  assert.equal(response.status, 500);
+  assert.equal(ex.force("deadline"), false);
+});
