@@ -68,6 +68,7 @@ test("a client that leaves while the handler runs aborts ctx.signal", () => {
   ctx.client.abort();
   assert.equal(signal.aborted, true);
   assert.equal((signal.reason as DOMException).name, "AbortError");
+  assert.equal((signal.reason as DOMException).message, "The client disconnected");
 });
 
 test("ctx.signal is made on first use only, and is already aborted when read after a cut", () => {
@@ -132,4 +133,20 @@ test("Exchange.force() after a rejected fetch was handed to failed() answers not
   const response = await ex.respond();
   assert.equal(response.status, 500);
   assert.equal(ex.force("deadline"), false);
+});
+
+test("Exchange.force() cuts once: not again, and not after the exchange ended", async () => {
+  const { exchange: ex } = exchange(() => Promise.resolve(new Response("x")));
+  await ex.respond();
+  const cuts: unknown[] = [];
+  ex.onForce = (reason) => cuts.push(reason);
+  ex.force("first");
+  ex.force("second");
+  assert.deepEqual([...cuts], ["first"]);
+  const { exchange: ended } = exchange(() => Promise.resolve(new Response("x")));
+  await ended.respond();
+  ended.onForce = (reason) => cuts.push(reason);
+  ended.end();
+  assert.equal(ended.force("late"), false);
+  assert.deepEqual(cuts, ["first"]);
 });

@@ -268,6 +268,7 @@ test("a second signal forces the drain with its name as the cause; durations are
   const p = fakePlatform();
   const { server, request, clock, events } = await fakeServer({ fetch: never }, { platform: p });
   opened(request().opened).respond();
+  await clock.advance(1_000); // The shutdown does not start at time 0.
   p.send("SIGTERM");
   await clock.advance(10.4);
   p.send("SIGINT");
@@ -295,8 +296,11 @@ test("close() during the lame-duck window ends it at once", async () => {
   assert.equal((await closing).graceful, false);
 });
 
-test("a forced shutdown waits one more timer turn after the forced answers before cutting connections", async () => {
-  const { server, request, clock, adapter } = await fakeServer({ fetch: never, drainTimeout: 10 });
+test("a forced shutdown waits one more timer turn after the forced answers, then cuts connections at once", async () => {
+  const adapter = new FakeAdapter({ closesAtOnce: false });
+  const { server, request, clock } = await fakeServer({ fetch: never, drainTimeout: 10 }, {
+    adapter,
+  });
   const a = opened(request().opened);
   const answered = a.respond();
   const report = server.shutdown();
@@ -306,7 +310,8 @@ test("a forced shutdown waits one more timer turn after the forced answers befor
   await settle();
   assert.equal(adapter.calls.includes("force"), false, "the cut waits for a timer turn");
   await clock.advance(0);
-  assert.ok(adapter.calls.includes("force"));
+  assert.ok(adapter.calls.includes("force"), "no grace period before the cut");
+  adapter.finishClose();
   await clock.advance(100);
   await report;
 });
@@ -334,4 +339,73 @@ test("with lameDuck: 0 the listener closes at once, without waiting for a timer"
   assert.deepEqual(adapter.calls.slice(0, 2), ["listen", "close"]);
   await clock.advance(10);
   await server.finished;
+});
+
+test("server.signal's reason says the shutdown's reason; a forced drain aborts ctx.signal with its own", async () => {
+  const { server, request, clock } = await fakeServer({ fetch: never, drainTimeout: 10 });
+  const a = opened(request().opened);
+  a.respond();
+  const signal = a.ctx.signal;
+  void server.shutdown({ reason: "deploy" });
+  const reason = server.signal.reason as DOMException;
+  assert.ok(reason instanceof DOMException);
+  assert.deepEqual([reason.name, reason.message], ["AbortError", "Shutting down: deploy"]);
+  await clock.advance(10);
+  const cut = signal.reason as DOMException;
+  assert.ok(cut instanceof DOMException);
+  assert.deepEqual([cut.name, cut.message], ["AbortError", "Forced shutdown: deploy"]);
+  await clock.advance(200);
+  await server.finished;
+});
+
+test("no progress event while only the adapter's close() is pending, with nothing in flight", async () => {
+  const adapter = new FakeAdapter({ closesAtOnce: false });
+  const { server, clock, types } = await fakeServer({ drainTimeout: 10_000 }, { adapter });
+  void server.shutdown();
+  await clock.advance(3_500);
+  assert.equal(server.state, "draining");
+  adapter.finishClose();
+  await clock.advance(1);
+  await server.finished;
+  assert.deepEqual(types(), ["listening", "draining", "closed"]);
+});
+
+test("a signal's graceful shutdown with hooks that all succeeded exits 0", async () => {
+  const p = fakePlatform();
+  const { server, clock } = await fakeServer({}, { platform: p });
+  server.onShutdown(() => {}, { name: "a" });
+  server.onShutdown(() => Promise.resolve(), { name: "b" });
+  p.send("SIGTERM");
+  await clock.advance(10);
+  await server.finished;
+  await settle();
+  assert.deepEqual(p.exits, [0]);
+});
+
+test("before the adapter listened: inFlight is 0, and a shutdown ends with a report even when the listen then fails", async () => {
+  let fail!: (error: unknown) => void;
+  const adapter = new FakeAdapter();
+  adapter.listen =
+    (() => new Promise((_, reject) => fail = reject)) as unknown as FakeAdapter["listen"];
+  const p = fakePlatform();
+  const events: LifecycleEvent[] = [];
+  const clock = new FakeClock();
+  const server = new LameduckServer(
+    resolveOptions({
+      fetch: () => new Response("ok"),
+      logger: (event: LifecycleEvent) => void events.push(event),
+    }),
+    { runtime: "node", adapter: Promise.resolve(adapter), hub: new SignalHub(p.platform), clock },
+  );
+  server.ready.catch(() => {});
+  await settle();
+  assert.equal(server.inFlight, 0);
+  const report = server.shutdown();
+  assert.equal(server.state, "draining");
+  fail(new Error("address in use"));
+  await clock.advance(10);
+  const r = await report;
+  assert.equal(server.state, "closed");
+  assert.deepEqual([r.completed, r.aborted], [0, 0]);
+  assert.deepEqual(adapter.calls, [], "never listened: nothing to close or cut");
 });
