@@ -49,7 +49,7 @@ export class Hooks {
 
 async function runOne(clock: Clock, { hook, name, timeout }: Hook): Promise<HookReport> {
   const started = clock.now();
-  let cancel: (() => void) | undefined;
+  let cancel!: () => void; // Set at once: a promise's executor runs synchronously.
   const timedOut = new Promise<never>((_, reject) => {
     cancel = clock.after(timeout, () => reject(new Error(`Timed out after ${timeout} ms`)));
   });
@@ -64,6 +64,6 @@ async function runOne(clock: Clock, { hook, name, timeout }: Hook): Promise<Hook
       error: message(error),
     };
   } finally {
-    cancel?.();
+    cancel();
   }
 }

@@ -145,9 +145,11 @@ export class LameduckServer implements Server {
     await this.shutdown();
   }
 
-  /** The first signal drains, the next one forces. */
+  /**
+   * The first signal drains, the next one forces. (A closed server has unregistered, or closed
+   * after a failed start, where a forced latch changes nothing.)
+   */
   #onSignal(signal: string): void {
-    if (this.#state === "closed") return;
     if (this.#shutdown) return this.#forced.set(signal);
     this.#bySignal = true;
     this.#shutdown = this.#stop(signal, this.#options.drainTimeout);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Adapter, Host } from "../../src/core/adapter.ts";
+import type { Adapter, Host, ListenOptions } from "../../src/core/adapter.ts";
 import type { Cancel, Clock } from "../../src/core/clock.ts";
 import { Context } from "../../src/core/context.ts";
 import { resolveOptions } from "../../src/core/options.ts";
@@ -74,18 +74,24 @@ export class FakeAdapter implements Adapter {
   readonly runtime = "node" as const;
   host: Host | undefined;
   calls: string[] = [];
-  pendingCount: number | undefined;
+  /** What `listen()` was given. */
+  listenOptions: ListenOptions | undefined;
   #listenError: unknown;
+  #closeError: unknown;
   #closed!: () => void;
   readonly closed: Promise<void> = new Promise((resolve) => this.#closed = resolve);
 
-  constructor(options: { listenError?: unknown; closesAtOnce?: boolean } = {}) {
+  constructor(
+    options: { listenError?: unknown; closeError?: unknown; closesAtOnce?: boolean } = {},
+  ) {
     this.#listenError = options.listenError;
+    this.#closeError = options.closeError;
     if (options.closesAtOnce !== false) this.#closed();
   }
 
-  listen(_options: unknown, host: Host) {
+  listen(options: ListenOptions, host: Host) {
     this.calls.push("listen");
+    this.listenOptions = options;
     if (this.#listenError !== undefined) return Promise.reject(this.#listenError);
     this.host = host;
     return Promise.resolve({ hostname: "127.0.0.1", port: 1, url: "http://127.0.0.1:1/" });
@@ -93,6 +99,7 @@ export class FakeAdapter implements Adapter {
 
   close(): Promise<void> {
     this.calls.push("close");
+    if (this.#closeError !== undefined) return Promise.reject(this.#closeError);
     return this.closed;
   }
 
@@ -149,12 +156,14 @@ export function fakePlatform() {
 
 /** A server on a fake adapter, platform and clock, with its lifecycle events recorded. */
 export async function fakeServer(
-  options: Partial<ServeOptions> = {},
+  options: { [K in keyof ServeOptions]?: ServeOptions[K] | undefined } = {},
   env: {
     adapter?: FakeAdapter;
     clock?: FakeClock;
     hub?: SignalHub;
     platform?: ReturnType<typeof fakePlatform>;
+    fd?: number;
+    reusePort?: boolean;
   } = {},
 ) {
   const adapter = env.adapter ?? new FakeAdapter();
@@ -173,6 +182,8 @@ export async function fakeServer(
     adapter: Promise.resolve(adapter),
     hub,
     clock,
+    ...(env.fd === undefined ? {} : { fd: env.fd }),
+    ...(env.reusePort === undefined ? {} : { reusePort: env.reusePort }),
   });
   await server.ready.catch(() => {});
   await settle();

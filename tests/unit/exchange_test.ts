@@ -68,6 +68,7 @@ test("a client that leaves while the handler runs aborts ctx.signal", () => {
   ctx.client.abort();
   assert.equal(signal.aborted, true);
   assert.equal((signal.reason as DOMException).name, "AbortError");
+  assert.equal((signal.reason as DOMException).message, "The client disconnected");
 });
 
 test("ctx.signal is made on first use only, and is already aborted when read after a cut", () => {
@@ -107,4 +108,45 @@ test("Exchange.force() after the handler responded cuts the body through onForce
   ex.onForce = (reason) => cuts.push(reason);
   assert.equal(ex.force("deadline"), false);
   assert.deepEqual(cuts, ["deadline"]);
+});
+
+test("a response from a promise, or from failed(), also stops a later client abort from aborting ctx.signal", async () => {
+  for (
+    const answer of [
+      () => Promise.resolve(new Response("async")),
+      () => Promise.reject(new Error("boom")),
+      () => {
+        throw new Error("boom");
+      },
+    ]
+  ) {
+    const { exchange: ex, ctx } = exchange(answer, { afterResponse: false });
+    const signal = ctx.signal;
+    await ex.respond();
+    ctx.client.abort(); // As Deno does after every successful response.
+    assert.equal(signal.aborted, false);
+  }
+});
+
+test("Exchange.force() after a rejected fetch was handed to failed() answers nothing", async () => {
+  const { exchange: ex } = exchange(() => Promise.reject(new Error("boom")));
+  const response = await ex.respond();
+  assert.equal(response.status, 500);
+  assert.equal(ex.force("deadline"), false);
+});
+
+test("Exchange.force() cuts once: not again, and not after the exchange ended", async () => {
+  const { exchange: ex } = exchange(() => Promise.resolve(new Response("x")));
+  await ex.respond();
+  const cuts: unknown[] = [];
+  ex.onForce = (reason) => cuts.push(reason);
+  ex.force("first");
+  ex.force("second");
+  assert.deepEqual([...cuts], ["first"]);
+  const { exchange: ended } = exchange(() => Promise.resolve(new Response("x")));
+  await ended.respond();
+  ended.onForce = (reason) => cuts.push(reason);
+  ended.end();
+  assert.equal(ended.force("late"), false);
+  assert.deepEqual(cuts, ["first"]);
 });

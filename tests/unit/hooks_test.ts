@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { realClock } from "../../src/core/clock.ts";
 import { Hooks } from "../../src/core/hooks.ts";
+import { FakeClock } from "./core_harness.ts";
 
 test("Hooks run last registered first and report each", async () => {
   const hooks = new Hooks();
@@ -80,4 +81,14 @@ test("a hook's durationMs is its own run time, whether it resolves or throws", a
     assert.ok(r.durationMs >= 0 && r.durationMs <= elapsed + 1, `${r.name}: ${r.durationMs} ms`);
   }
   assert.ok(reports.find((r) => r.name === "ok")!.durationMs >= 15);
+});
+
+test("a hook that settles cancels its timeout timer", async () => {
+  const hooks = new Hooks();
+  const clock = new FakeClock();
+  hooks.add(() => {}, { name: "quick", timeout: 5_000 });
+  hooks.add(() => Promise.reject(new Error("x")), { name: "fails", timeout: 5_000 });
+  const reports = await hooks.run(clock, () => {});
+  assert.deepEqual(reports.map((r) => r.ok), [false, true]);
+  assert.equal(clock.pending, 0, "no timer keeps the process alive for the hook's timeout");
 });

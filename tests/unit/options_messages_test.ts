@@ -223,6 +223,36 @@ const CASES: [string, () => unknown, "TypeError" | "RangeError", string][] = [
     "RangeError",
     "Invalid drainTimeout: expected a number of milliseconds from 0 to 2147483647, got -1",
   ],
+  [
+    "hostname not a string",
+    () => resolveOptions({ fetch: f, hostname: 5 }),
+    "TypeError",
+    "Invalid hostname: expected a non-empty string, got 5",
+  ],
+  [
+    "tls a string",
+    () => resolveOptions({ fetch: f, tls: "cert.pem" }),
+    "TypeError",
+    'Invalid tls: expected an object { cert, key } of PEM strings, got "cert.pem"',
+  ],
+  [
+    "tls.key not a string",
+    () => resolveOptions({ fetch: f, tls: { cert: "C", key: 5 } }),
+    "TypeError",
+    "Invalid tls.key: expected a PEM string, got 5",
+  ],
+  [
+    "tls.cert empty",
+    () => resolveOptions({ fetch: f, tls: { cert: "", key: "K" } }),
+    "RangeError",
+    'Invalid tls.cert: expected a PEM string, got ""',
+  ],
+  [
+    "overrideGlobals not a boolean",
+    () => resolveOptions({ fetch: f, overrideGlobals: "yes" }),
+    "TypeError",
+    'Invalid overrideGlobals: expected a boolean, got "yes"',
+  ],
 ];
 
 for (const [label, call, type, message] of CASES) {
@@ -255,4 +285,12 @@ test("good options: every signal name, duplicates dropped, readiness false, maxI
   assert.equal(o.exit, false);
   assert.deepEqual(resolveOptions({ fetch: f, readiness: "/readyz" }).readiness, "/readyz");
   assert.equal(resolveShutdown({ reason: "deploy" }, 10_000).reason, "deploy");
+});
+
+test("good options: overrideGlobals stays unset unless given (each adapter has its default); websocket may be a function", () => {
+  assert.equal(resolveOptions({ fetch: f }).overrideGlobals, undefined);
+  assert.equal(resolveOptions({ fetch: f, overrideGlobals: false }).overrideGlobals, false);
+  assert.equal(resolveOptions({ fetch: f, overrideGlobals: true }).overrideGlobals, true);
+  const attach = () => {};
+  assert.equal(resolveOptions({ fetch: f, websocket: attach }).websocket, attach);
 });
