@@ -41,7 +41,8 @@ export function p2Section(s: ShutdownResults, runtimes: readonly Runtime[]): str
     "## P2: shutdown latency with idle keep-alive connections",
     "",
     `${s.config.connections} keep-alive connections each complete one request and sit idle ` +
-    `for ${s.config.idleMs} ms; then SIGTERM. Time from the signal (sent by the driver) to ` +
+    `for ${s.config.idleMs} ms, next to one silent connection opened as they went idle (it ` +
+    "never sends a byte); then SIGTERM. Time from the signal (sent by the driver) to " +
     "the process's exit as the driver sees it, in ms: median (min–max). lameduck with its " +
     "defaults (`lameDuck: 0`, exits 0 after a graceful drain) against the runtime's own " +
     "graceful primitive run from a SIGTERM handler that exits when it resolves: " +

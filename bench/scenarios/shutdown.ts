@@ -1,7 +1,9 @@
 /**
  * P2: shutdown latency with idle keep-alive connections. `connections` clients each complete
- * one request and stay connected; then SIGTERM; the time until the process exits, for lameduck
- * (defaults: `lameDuck` 0) and the bare runtime's graceful primitive run by a SIGTERM handler.
+ * one request and stay connected, and one more connects and never sends a byte (a silent
+ * connection, opened as the others went idle); then SIGTERM; the time until the process exits,
+ * for lameduck (defaults: `lameDuck` 0) and the bare runtime's graceful primitive run by a
+ * SIGTERM handler.
  *
  * @module
  */
@@ -50,6 +52,7 @@ async function shutdownOnce(
       conns.push(await Connection.connect(server.port));
     }
     await Promise.all(conns.map((c) => c.get(5_000)));
+    conns.push(await Connection.connect(server.port)); // silent: never sends a byte
   } catch (error) {
     server.kill("SIGKILL");
     for (const c of conns) c.destroy();
