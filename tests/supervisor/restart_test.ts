@@ -120,31 +120,45 @@ forEachRuntime("lameduck run", (runtime) => {
   });
 });
 
+/** Tries of the tcp_migrate_req=0 control, each of 5 restarts. */
+const CONTROL_TRIES = 3;
+
 for (const migrate of [0, 1] as const) {
   const what = migrate === 0
     ? "negative control: with tcp_migrate_req=0 (--force), connections queued on a closing reuseport listener are reset"
     : "its twin: the same stalled listener with tcp_migrate_req=1 loses nothing";
   test(what, { skip: canUnshare ? false : "needs root and unshare" }, async (t) => {
     // A Node worker that blocks its event loop for 300 ms just before its listener closes, so
-    // connections queue on it (Node closes the listener before it accepts them again).
-    const r = await proofInNamespace({
-      runtime: "node",
-      args: ["--handover", "reuseport", "--force"],
-      restarts: 5,
-      env: { WORKER_STALL_MS: "300" },
-    }, migrate);
-    const failed = r.failed["new connection per request"] + r.failed["pooled keep-alive"];
-    const codes = [...new Set(r.failures.map((o) => o.error))].join(", ");
-    t.diagnostic(
-      `node, reuseport, stalled listener, tcp_migrate_req=${migrate}: ${r.requests} requests, ` +
-        `${failed} failed (${codes || "none"})`,
-    );
-    assert.equal(r.restartsDone, 5, r.log);
+    // connections queue on it (Node closes the listener before it accepts them again). Whether
+    // a client connects into that queue is chance: with the sysctl at 0 a try of 5 restarts
+    // lost 4-16 requests in 5 full test runs and none in a sixth, so the control gets up to
+    // 3 tries (each a process of its own) to show a loss; the twin must lose nothing in its one.
+    const tries = migrate === 0 ? CONTROL_TRIES : 1;
+    let failed = 0;
+    let r: ProofResult | undefined;
+    for (let i = 1; i <= tries && failed === 0; i++) {
+      r = await proofInNamespace({
+        runtime: "node",
+        args: ["--handover", "reuseport", "--force"],
+        restarts: 5,
+        env: { WORKER_STALL_MS: "300" },
+      }, migrate);
+      failed = r.failed["new connection per request"] + r.failed["pooled keep-alive"];
+      const codes = [...new Set(r.failures.map((o) => o.error))].join(", ");
+      t.diagnostic(
+        `node, reuseport, stalled listener, tcp_migrate_req=${migrate}, try ${i}: ` +
+          `${r.requests} requests, ${failed} failed (${codes || "none"})`,
+      );
+      assert.equal(r.restartsDone, 5, r.log);
+    }
     if (migrate === 0) {
-      assert.match(r.log, /--force.*tcp_migrate_req=0/);
-      assert.ok(failed > 0, "no request failed: the sysctl is not shown to matter");
+      assert.match(r!.log, /--force.*tcp_migrate_req=0/);
+      assert.ok(
+        failed > 0,
+        `no request failed in ${tries} tries: the sysctl is not shown to matter`,
+      );
     } else {
-      assert.equal(failed, 0, `${JSON.stringify(r.failures)}\n${r.log}`);
+      assert.equal(failed, 0, `${JSON.stringify(r!.failures)}\n${r!.log}`);
     }
   });
 }
