@@ -90,7 +90,13 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const s of SERVERS) {
       const server = await startServer("node", s.script, {
-        flags: ["--perf-basic-prof"],
+        // --perf-basic-prof also makes V8 write a code log, by default into the working
+        // directory (the repository): keep it with the recordings.
+        flags: [
+          "--perf-basic-prof",
+          "--no-logfile-per-isolate",
+          `--logfile=${join(dir, `v8-${round}-${s.id.replace(/\W/g, "_")}.log`)}`,
+        ],
         env: { BENCH_NODE_PACKAGE: join(ROOT, "npm", "mod.js") },
       });
       try {
