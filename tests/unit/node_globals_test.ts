@@ -8,6 +8,7 @@ import {
   nativeResponseStatus,
 } from "../../src/adapters/node_globals.ts";
 import { urlOf } from "../../src/adapters/node_request.ts";
+import { utf8Length } from "../../src/adapters/node_head.ts";
 
 /** What a response looks like through its public API, or the error its constructor threw. */
 async function observe(make: () => Response): Promise<unknown> {
@@ -180,4 +181,34 @@ test("urlOf() rebuilds an absolute-form target as http://<Host>/path, never http
   assert.equal(at("https://evil.example?q", "good.test"), "http://good.test/?q");
   assert.equal(at("https://evil.example/x"), "http://evil.example/x", "no Host: the target's");
   assert.throws(() => at("ftp://x/y", "good.test"), TypeError);
+});
+
+test("utf8Length() is Buffer.byteLength() for every string, short and long", () => {
+  const unit = fc.oneof(
+    fc.constantFrom("a", "x", "\n", "é", "ÿ", "€", "日", "😀", "\ud800", "\udfff"),
+    fc.string({ unit: "grapheme", maxLength: 4 }),
+    fc.string({ unit: "binary", maxLength: 4 }), // lone surrogates included
+  );
+  // A long one-byte text with a few other characters where the sampling may not look.
+  const long = fc.tuple(
+    fc.integer({ min: 250, max: 30_000 }),
+    fc.array(fc.tuple(fc.nat(), unit), { maxLength: 3 }),
+  ).map(([n, inserts]) => {
+    let text = "x".repeat(n);
+    for (const [at, piece] of inserts) {
+      const i = at % (text.length + 1);
+      text = text.slice(0, i) + piece + text.slice(i);
+    }
+    return text;
+  });
+  const mixed = fc.array(unit, { maxLength: 3_000 }).map((parts) => parts.join(""));
+  fc.assert(
+    fc.property(fc.oneof(long, mixed), (text) => {
+      assert.equal(utf8Length(text), Buffer.byteLength(text));
+    }),
+    { numRuns: 1_000 },
+  );
+  for (const text of ["", "é".repeat(21_845), "x".repeat(21_846), "日本".repeat(9_000)]) {
+    assert.equal(utf8Length(text), Buffer.byteLength(text));
+  }
 });
