@@ -160,18 +160,23 @@ export interface NodeAdapterOptions {
   overrideGlobals: boolean;
 }
 
-/** Writes the handler's response; the exchange ends once it is written or the client left. */
+/**
+ * Writes the handler's response; the exchange ends once it is written or the client left.
+ * Returns whether that is known already (no promise).
+ */
 function reply(
   host: Host,
   exchange: Exchange,
   response: Response,
   outgoing: ServerResponse,
   head: boolean,
-): void {
+): boolean {
   try {
-    send(response, outgoing, writeOptions(head, !host.draining), exchange);
+    return typeof send(response, outgoing, writeOptions(head, !host.draining), exchange) ===
+      "string";
   } catch (error) {
     internalError(error, outgoing);
+    return false;
   }
 }
 
@@ -211,15 +216,18 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     connections.delete(this);
   }
 
+  /** A request on `connection` is over: its connection may be idle now. */
+  const over = (socket: Socket, connection: Connection): void => {
+    connection.active--;
+    connection.mark = socket.bytesRead;
+    if (closing) closeIfIdle(socket, connection);
+  };
+
   /** `outgoing` closed: the request is over; the client left if it had not finished. */
   function onClose(this: ServerResponse): void {
     const pending = (this as Tracked)[PENDING]!;
     const { connection, socket, exchange } = pending;
-    if (connection) {
-      connection.active--;
-      connection.mark = socket.bytesRead;
-      if (closing) closeIfIdle(socket, connection);
-    }
+    if (connection) over(socket, connection);
     if (exchange !== undefined && !this.writableFinished) {
       const reason = new DOMException("The client disconnected", "AbortError");
       if (pending.lazy !== undefined) LazyRequest.abort(pending.lazy, reason);
@@ -228,7 +236,22 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     }
   }
 
-  /** Answers one request. Synchronous up to `fetch`'s promise, if it returns one. */
+  /**
+   * Whether the request answered by `outgoing` is over as soon as `handle()` returns: on Node,
+   * a response written whole with `end()` on an HTTP/1.1 connection, all of it already handed to
+   * the kernel (nothing left in the socket's buffer), while the server is not closing. Then the
+   * bookkeeping is done at once, without a `'close'` listener per request (which cost about 1%
+   * of a request; bench/PROFILES.md). Anything else, and everything on Deno and Bun, whose
+   * `node:http` sockets buffer differently, waits for `outgoing` to close.
+   */
+  const writtenNow = (outgoing: ServerResponse, socket: Socket): boolean =>
+    IS_NODE && !closing && outgoing.writableEnded && outgoing.socket === socket &&
+    socket.writableLength === 0;
+
+  /**
+   * Answers one request. Synchronous up to `fetch`'s promise, if it returns one. The request is
+   * over when `outgoing` closes (`onClose`), or at once (`writtenNow`).
+   */
   const handle = (
     host: Host,
     origin: string,
@@ -238,52 +261,59 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     const socket = incoming.socket;
     const connection = connections.get(socket);
     if (connection) connection.active++;
-    // One listener, a shared function, per request: a closure here cost measurably.
-    const pending: Pending = {
-      connection,
-      socket,
-      exchange: undefined,
-      lazy: undefined,
-      controller: undefined,
-    };
-    (outgoing as Tracked)[PENDING] = pending;
-    outgoing.on("close", onClose);
-    let request: Request;
+    let lazy: LazyRequest | undefined;
+    let controller: AbortController | undefined;
+    let exchange: Exchange | undefined;
+    /** The response was written before `handle()` returns. */
+    let written = false;
     try {
-      if (globalsInstalled()) {
-        const method = incoming.method ?? "GET";
-        if (REFUSED_METHODS.has(method)) throw new TypeError(`Unsupported method: ${method}`);
-        const lazy = new LazyRequest(incoming, method, urlOf(incoming, origin));
-        pending.lazy = lazy;
-        request = lazy as unknown as Request;
-      } else {
-        const controller = new AbortController();
-        pending.controller = controller;
-        request = toRequest(incoming, origin, controller.signal);
+      let request: Request;
+      try {
+        if (globalsInstalled()) {
+          const method = incoming.method ?? "GET";
+          if (REFUSED_METHODS.has(method)) throw new TypeError(`Unsupported method: ${method}`);
+          lazy = new LazyRequest(incoming, method, urlOf(incoming, origin));
+          request = lazy as unknown as Request;
+        } else {
+          controller = new AbortController();
+          request = toRequest(incoming, origin, controller.signal);
+        }
+      } catch (error) {
+        // A Host header or target that forms no URL, or a method Fetch refuses (CONNECT, TRACE).
+        if (!(error instanceof TypeError)) throw error;
+        writePlain(outgoing, 400, "Bad Request\n", { keepAlive: false });
+        return;
       }
-    } catch (error) {
-      // A Host header or target that forms no URL, or a method Fetch refuses (CONNECT, TRACE).
-      if (!(error instanceof TypeError)) throw error;
-      writePlain(outgoing, 400, "Bad Request\n", { keepAlive: false });
-      return;
+      const head = incoming.method === "HEAD";
+      if (host.draining && incoming instanceof H2Request) goAwayAfter(incoming);
+      const opened = host.open(
+        request,
+        new NodeContext(host.signal, incoming, outgoing, connection),
+      );
+      if (opened instanceof NativeResponse) {
+        written = typeof send(opened, outgoing, writeOptions(head, !host.draining)) === "string";
+        return;
+      }
+      const current = exchange = opened;
+      const response = current.respond();
+      if (response instanceof NativeResponse) {
+        written = reply(host, current, response, outgoing, head); // No promise for a synchronous `fetch`.
+        return;
+      }
+      response.then(
+        (response) => reply(host, current, response, outgoing, head),
+        (error) => internalError(error, outgoing),
+      );
+    } finally {
+      // Runs before any 'close' can be emitted (it never is synchronously).
+      if (written && connection !== undefined && writtenNow(outgoing, socket)) {
+        connection.active--;
+        connection.mark = socket.bytesRead;
+      } else {
+        (outgoing as Tracked)[PENDING] = { connection, socket, exchange, lazy, controller };
+        outgoing.on("close", onClose);
+      }
     }
-    const head = incoming.method === "HEAD";
-    if (host.draining && incoming instanceof H2Request) goAwayAfter(incoming);
-    const opened = host.open(request, new NodeContext(host.signal, incoming, outgoing, connection));
-    if (opened instanceof NativeResponse) {
-      void send(opened, outgoing, writeOptions(head, !host.draining));
-      return;
-    }
-    const current = pending.exchange = opened;
-    const response = current.respond();
-    if (response instanceof NativeResponse) {
-      reply(host, current, response, outgoing, head); // No promise for a synchronous `fetch`.
-      return;
-    }
-    response.then(
-      (response) => reply(host, current, response, outgoing, head),
-      (error) => internalError(error, outgoing),
-    );
   };
 
   return {

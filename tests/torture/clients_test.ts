@@ -92,6 +92,39 @@ forEachRuntime("torture: abusive clients", (runtime) => {
       });
     });
 
+    test("a keep-alive client reading a 4 MiB in-memory body slowly across SIGTERM gets all of it", async () => {
+      // The body goes to the socket in one `end()` but cannot all reach the kernel at once: the
+      // request is over only when it has (Node: not at `end()`), so shutdown must not close the
+      // connection as idle under it.
+      await withFixture(runtime, { probe: true }, async (fx) => {
+        let client: net.Socket | undefined;
+        const r = exchange(fx.port, "GET /big-static?mb=4 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", {
+          ms: 15_000,
+          onSocket: (socket) => {
+            client = socket;
+            let got = 0;
+            const stall = (b: Buffer) => {
+              got += b.length;
+              if (got < 64 * 1024) return;
+              socket.pause(); // Once: the server's writes back up.
+              socket.off("data", stall);
+            };
+            socket.on("data", stall);
+          },
+        });
+        await sleep(500);
+        fx.signal("SIGTERM");
+        await sleep(1_000); // lameDuck is 0: the listener has closed, idle connections with it.
+        client?.resume();
+        const { text, end } = await r;
+        const split = text.indexOf("\r\n\r\n");
+        const length = Number(/content-length: (\d+)/i.exec(text.slice(0, split))?.[1]);
+        assert.equal(length, 4 * 1024 * 1024, text.slice(0, split));
+        assert.equal(text.length - split - 4, length, `body cut short (${end}): ${fx.describe()}`);
+        assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+      });
+    });
+
     test("a slowloris client (one header byte per 100 ms) does not delay other clients and is answered", async () => {
       await withFixture(runtime, { probe: true }, async (fx) => {
         const slow = exchange(fx.port, dribbled("/fast", 0), { ms: 20_000, gapMs: 100 });
