@@ -1,9 +1,10 @@
 /**
  * Where a Node server's time per request goes, by Linux `perf` with call graphs (V8's JIT frames
  * named through `--perf-basic-prof`): raw `node:http`, `@hono/node-server` and lameduck (the
- * built package) serve the hello route under `wrk -t1 -c50`, interleaved, `--rounds` times.
+ * built package) serve the hello route (or `--path`) under `wrk -t1 -c50`, interleaved,
+ * `--rounds` times.
  *
- *     node bench/perf_node.ts [--rounds=3]
+ *     node bench/perf_node.ts [--rounds=3] [--path=/16k]
  *
  * For each server it prints, in µs per request (medians): the time inside the server's request
  * listener, and that time less the writing of the response (`writeHead` and `end`, which
@@ -25,6 +26,9 @@ import { median } from "./stats.ts";
 import { findWrk, runWrk, wrkArgs } from "./wrk.ts";
 
 const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 3);
+/** The route requested: `/` (hello, the default) or `/16k` (bench/servers/routes.ts). */
+const path = process.argv.find((a) => a.startsWith("--path="))?.slice(7) ?? "/";
+if (!path.startsWith("/")) throw new RangeError(`Invalid --path: expected /..., got ${path}`);
 if (!Number.isInteger(rounds) || rounds < 1) {
   throw new RangeError(`Invalid --rounds: expected a positive integer, got ${rounds}`);
 }
@@ -100,7 +104,7 @@ try {
         env: { BENCH_NODE_PACKAGE: join(ROOT, "npm", "mod.js") },
       });
       try {
-        await runWrk(wrk, wrkArgs(server.port, "/", 1, 50)); // warm-up
+        await runWrk(wrk, wrkArgs(server.port, path, 1, 50)); // warm-up
         const data = join(dir, `${round}-${results.size}.data`);
         const perf = spawn("perf", [
           "record",
@@ -117,7 +121,7 @@ try {
         ], { stdio: "ignore" });
         const recorded = new Promise((resolve) => perf.once("exit", resolve));
         await sleep(200);
-        const load = await runWrk(wrk, wrkArgs(server.port, "/", 3, 50));
+        const load = await runWrk(wrk, wrkArgs(server.port, path, 3, 50));
         await recorded;
         const [listener, own] = attribute(data, s.listener, load.requests);
         const r = results.get(s.id) ?? { listener: [], own: [] };
