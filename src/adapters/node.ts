@@ -238,15 +238,18 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
 
   /**
    * Whether the request answered by `outgoing` is over as soon as `handle()` returns: on Node,
-   * a response written whole with `end()` on an HTTP/1.1 connection, all of it already handed to
-   * the kernel (nothing left in the socket's buffer), while the server is not closing. Then the
-   * bookkeeping is done at once, without a `'close'` listener per request (which cost about 1%
-   * of a request; bench/PROFILES.md). Anything else, and everything on Deno and Bun, whose
-   * `node:http` sockets buffer differently, waits for `outgoing` to close.
+   * a response written whole with `end()` on a plaintext HTTP/1.1 connection, all of it already
+   * taken by the kernel (nothing left in the socket's buffer, and no write error: a client that
+   * reset the connection fails the write synchronously, and its request's signals must abort),
+   * not queued behind an earlier pipelined response (`outgoing.socket` is then `null`), while
+   * the server is not closing. Then the bookkeeping is done at once, without a `'close'` listener
+   * per request (bench/PROFILES.md). Anything else waits for `outgoing` to close: TLS sockets
+   * keep the bytes buffered after `end()`, and Deno's and Bun's `node:http` sockets may buffer
+   * differently.
    */
   const writtenNow = (outgoing: ServerResponse, socket: Socket): boolean =>
     IS_NODE && !closing && outgoing.writableEnded && outgoing.socket === socket &&
-    socket.writableLength === 0;
+    socket.writableLength === 0 && socket.errored === null;
 
   /**
    * Answers one request. Synchronous up to `fetch`'s promise, if it returns one. The request is
@@ -311,7 +314,9 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
         connection.mark = socket.bytesRead;
       } else {
         (outgoing as Tracked)[PENDING] = { connection, socket, exchange, lazy, controller };
-        outgoing.on("close", onClose);
+        // First, as when it was added before `fetch` ran: a 'close' listener the handler added
+        // to `ctx.outgoing` sees the signals aborted already.
+        outgoing.prependListener("close", onClose);
       }
     }
   };

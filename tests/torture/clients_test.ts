@@ -7,10 +7,12 @@
  */
 
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import type net from "node:net";
 import { after, describe, test } from "node:test";
 import { forEachRuntime } from "../contract/selection.ts";
 import { killLeftovers, now, sleep } from "../contract/harness.ts";
+import { is } from "../contract/support.ts";
 import { PROMPT_MS } from "../shared/time.ts";
 import {
   exchange,
@@ -124,6 +126,92 @@ forEachRuntime("torture: abusive clients", (runtime) => {
         assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
       });
     });
+
+    const pipelined = runtime === "bun"
+      ? "known runtime limitation (Bun): a request pipelined behind a pending response closes the connection, answering neither"
+      : "pipelined: a slow answer, then a 4 MiB in-memory body read slowly across SIGTERM: both arrive whole";
+    test(pipelined, async () => {
+      // The second response waits in Node's queue behind the first, not on the socket.
+      await withFixture(runtime, { probe: true }, async (fx) => {
+        let client: net.Socket | undefined;
+        const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+        const r = exchange(fx.port, head("/slow?ms=300") + head("/big-static?mb=4"), {
+          ms: 15_000,
+          onSocket: (socket) => {
+            client = socket;
+            let got = 0;
+            const stall = (b: Buffer) => {
+              got += b.length;
+              if (got < 64 * 1024) return;
+              socket.pause();
+              socket.off("data", stall);
+            };
+            socket.on("data", stall);
+          },
+        });
+        await sleep(800);
+        fx.signal("SIGTERM");
+        await sleep(1_000);
+        client?.resume();
+        const { text, end } = await r;
+        if (runtime === "bun") {
+          // Bun 1.4.5: Bun.serve (uWS) closes a connection on which a request arrives while the
+          // response ahead of it is pending, writing nothing of either (oven-sh/bun#38128,
+          // open). Asserted so that a Bun that fixes it shows here; the README says so.
+          assert.equal(text, "", `Bun answered a pipelined request: update the README (${end})`);
+          assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+          return;
+        }
+        const first = text.indexOf("slow done");
+        assert.ok(first > 0, `the first response: ${text.slice(0, 300)}`);
+        const second = text.indexOf("HTTP/1.1 200", first);
+        const split = text.indexOf("\r\n\r\n", second);
+        const length = Number(/content-length: (\d+)/i.exec(text.slice(second, split))?.[1]);
+        assert.equal(length, 4 * 1024 * 1024, text.slice(second, split));
+        assert.equal(text.length - split - 4, length, `body cut short (${end}): ${fx.describe()}`);
+        assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+      });
+    });
+
+    if (runtime === "node") {
+      // Deno and Bun write the response themselves: lameduck cannot tell a write that failed
+      // from one that went out, so there a synchronous answer is a successful one.
+      test("Node: a client that resets its connection before its synchronous answer is written: ctx.signal aborts", async () => {
+        await withFixture(runtime, { probe: true }, async (fx) => {
+          // The server is busy for 600 ms; meanwhile the client sends its request and resets.
+          const busy = exchange(fx.port, get("/busy?ms=600"), { ms: 5_000 });
+          await sleep(150);
+          const socket = await new Promise<net.Socket>((resolve, reject) => {
+            const s = connect(fx.port, "127.0.0.1", () => resolve(s)).once("error", reject);
+          });
+          const head = "GET /sync?watch=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+          await new Promise((resolve) => socket.write(head, resolve));
+          await sleep(50);
+          socket.resetAndDestroy();
+          assert.equal((await busy).status, 200);
+          // Node reads the request before the reset (data first, then the error), answers it,
+          // and the write fails at once.
+          await fx.waitFor(is("entered", "/sync"), 5_000, "the request to be handled");
+          await fx.waitFor(is("aborted", "/sync"), 5_000, "ctx.signal to abort");
+          fx.signal("SIGTERM");
+          assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+        });
+      });
+
+      test("Node: a 'close' listener the handler puts on ctx.outgoing sees ctx.signal aborted when the client left", async () => {
+        await withFixture(runtime, { probe: true }, async (fx) => {
+          await exchange(fx.port, get("/outgoing-close?ms=2000"), { ms: 300 });
+          const seen = await fx.waitFor(
+            (e) => e.event === "outgoing-close",
+            5_000,
+            "the handler's 'close' listener",
+          );
+          assert.equal(seen.aborted, true, fx.describe());
+          fx.signal("SIGTERM");
+          assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
+        });
+      });
+    }
 
     test("a slowloris client (one header byte per 100 ms) does not delay other clients and is answered", async () => {
       await withFixture(runtime, { probe: true }, async (fx) => {

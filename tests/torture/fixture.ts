@@ -177,6 +177,21 @@ function handler(request: Request, ctx: RequestContext): unknown {
       });
       return new Response(body);
     }
+    case "/sync":
+      return new Response("sync");
+    case "/busy": {
+      // Keeps the event loop from reading anything for `ms`: what a client does meanwhile
+      // (send, then reset) is all in the kernel when the server reads again.
+      const until = performance.now() + query("ms", 500);
+      while (performance.now() < until) { /* busy */ }
+      return new Response("busy");
+    }
+    case "/outgoing-close": {
+      // Node: what a 'close' listener of the handler's own on `ctx.outgoing` sees.
+      const outgoing = (ctx as { outgoing?: { once(e: string, f: () => void): void } }).outgoing;
+      outgoing?.once("close", () => emit({ event: "outgoing-close", aborted: ctx.signal.aborted }));
+      return sleep(query("ms", 2000)).then(() => new Response("late"));
+    }
     case "/big":
       return new Response(big(route, query("mb", 16)));
     case "/big-static":

@@ -211,4 +211,13 @@ test("utf8Length() is Buffer.byteLength() for every string, short and long", () 
   for (const text of ["", "é".repeat(21_845), "x".repeat(21_846), "日本".repeat(9_000)]) {
     assert.equal(utf8Length(text), Buffer.byteLength(text));
   }
+  // One-byte characters wherever the sampling looks, up to 4 bytes per character elsewhere:
+  // near and past the length up to which the scratch buffer is used.
+  for (const n of [256, 21_845, 21_846, 30_000]) {
+    for (const filler of ["日", "\ud800", "😀", "é"]) {
+      let text = "";
+      while (text.length < n) text += text.length % (n >>> 4) === 0 ? "x" : filler;
+      assert.equal(utf8Length(text), Buffer.byteLength(text), `${n} × ${filler}`);
+    }
+  }
 });
