@@ -178,9 +178,9 @@ forEachRuntime("torture: abusive clients", (runtime) => {
       // from one that went out, so there a synchronous answer is a successful one.
       test("Node: a client that resets its connection before its synchronous answer is written: ctx.signal aborts", async () => {
         await withFixture(runtime, { probe: true }, async (fx) => {
-          // The server is busy for 600 ms; meanwhile the client sends its request and resets.
-          const busy = exchange(fx.port, get("/busy?ms=600"), { ms: 5_000 });
-          await sleep(150);
+          // The server is busy for 1 s; meanwhile the client sends its request and resets.
+          const busy = exchange(fx.port, get("/busy?ms=1000"), { ms: 5_000 });
+          await fx.waitFor(is("entered", "/busy"), 5_000, "the server to be busy");
           const socket = await new Promise<net.Socket>((resolve, reject) => {
             const s = connect(fx.port, "127.0.0.1", () => resolve(s)).once("error", reject);
           });
