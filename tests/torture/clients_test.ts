@@ -39,6 +39,28 @@ const stallAfter = (bytes: number) => (socket: net.Socket): void => {
   });
 };
 
+/**
+ * A client that stops reading once 64 KiB arrived (so the server's writes back up) until
+ * `resume()`.
+ */
+function pausedReader(): { onSocket: (socket: net.Socket) => void; resume: () => void } {
+  let client: net.Socket | undefined;
+  return {
+    onSocket: (socket) => {
+      client = socket;
+      let got = 0;
+      const stall = (b: Buffer) => {
+        got += b.length;
+        if (got < 64 * 1024) return;
+        socket.pause();
+        socket.off("data", stall);
+      };
+      socket.on("data", stall);
+    },
+    resume: () => client?.resume(),
+  };
+}
+
 forEachRuntime("torture: abusive clients", (runtime) => {
   describe(`torture: misbehaving clients on ${runtime}`, () => {
     after(killLeftovers);
@@ -99,25 +121,15 @@ forEachRuntime("torture: abusive clients", (runtime) => {
       // request is over only when it has (Node: not at `end()`), so shutdown must not close the
       // connection as idle under it.
       await withFixture(runtime, { probe: true }, async (fx) => {
-        let client: net.Socket | undefined;
+        const reader = pausedReader();
         const r = exchange(fx.port, "GET /big-static?mb=4 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", {
           ms: 15_000,
-          onSocket: (socket) => {
-            client = socket;
-            let got = 0;
-            const stall = (b: Buffer) => {
-              got += b.length;
-              if (got < 64 * 1024) return;
-              socket.pause(); // Once: the server's writes back up.
-              socket.off("data", stall);
-            };
-            socket.on("data", stall);
-          },
+          onSocket: reader.onSocket,
         });
         await sleep(500);
         fx.signal("SIGTERM");
         await sleep(1_000); // lameDuck is 0: the listener has closed, idle connections with it.
-        client?.resume();
+        reader.resume();
         const { text, end } = await r;
         const split = text.indexOf("\r\n\r\n");
         const length = Number(/content-length: (\d+)/i.exec(text.slice(0, split))?.[1]);
@@ -133,26 +145,16 @@ forEachRuntime("torture: abusive clients", (runtime) => {
     test(pipelined, async () => {
       // The second response waits in Node's queue behind the first, not on the socket.
       await withFixture(runtime, { probe: true }, async (fx) => {
-        let client: net.Socket | undefined;
+        const reader = pausedReader();
         const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
         const r = exchange(fx.port, head("/slow?ms=300") + head("/big-static?mb=4"), {
           ms: 15_000,
-          onSocket: (socket) => {
-            client = socket;
-            let got = 0;
-            const stall = (b: Buffer) => {
-              got += b.length;
-              if (got < 64 * 1024) return;
-              socket.pause();
-              socket.off("data", stall);
-            };
-            socket.on("data", stall);
-          },
+          onSocket: reader.onSocket,
         });
         await sleep(800);
         fx.signal("SIGTERM");
         await sleep(1_000);
-        client?.resume();
+        reader.resume();
         const { text, end } = await r;
         if (runtime === "bun") {
           // Bun 1.4.5: Bun.serve (uWS) closes a connection on which a request arrives while the
