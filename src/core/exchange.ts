@@ -16,8 +16,13 @@ import type { FetchHandler, RequestContext } from "./types.ts";
 export interface Handler {
   /** The user's `fetch`. */
   fetch: FetchHandler;
-  /** The answer when `fetch` threw, rejected or returned a non-`Response`. Never rejects. */
-  failed(error: unknown, request: Request): Promise<Response>;
+  /**
+   * The answer when `fetch` threw, rejected or returned a non-`Response`, or (`stage: "send"`)
+   * when its response cannot be sent. Logs `error`. Never rejects.
+   */
+  failed(error: unknown, request: Request, stage?: "send"): Promise<Response>;
+  /** Logs a response that failed after its head was sent (`stage: "send"`). */
+  cut(error: unknown, request: Request): void;
 }
 
 const OPEN = 0;
@@ -93,6 +98,25 @@ export class Exchange implements Flight {
       Context.markResponded(this.#ctx);
       return response;
     });
+  }
+
+  /**
+   * The response `fetch` returned cannot be sent as it is (a field value the wire forbids, a
+   * body that failed or was unusable before its first byte): logs `error` with the request and
+   * returns `onError`'s answer to it (or the default `500`), which the adapter sends instead.
+   * Never rejects. An adapter whose second attempt fails too sends a plain `500`.
+   */
+  unsendable(error: unknown): Promise<Response> {
+    return this.#handler.failed(error, this.request, "send");
+  }
+
+  /**
+   * The response failed after its head was sent (a body stream that errored midway): logs
+   * `error` with the request. The adapter closes the connection, so the client sees a
+   * truncated response, never a complete-looking one.
+   */
+  cut(error: unknown): void {
+    this.#handler.cut(error, this.request);
   }
 
   /** The client went away before the response finished: aborts `ctx.signal`. */

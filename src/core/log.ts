@@ -43,11 +43,10 @@ export function formatEvent(event: LifecycleEvent): string {
         ? `hook "${event.hook.name}" done in ${event.hook.durationMs} ms`
         : `hook "${event.hook.name}" failed after ${event.hook.durationMs} ms: ${event.hook.error}`;
     case "error":
-      return event.request
-        ? `${event.request.method} ${event.request.url}: fetch failed: ${
-          describeError(event.error)
-        }`
-        : `error: ${describeError(event.error)}`;
+      if (!event.request) return `error: ${describeError(event.error)}`;
+      return `${event.request.method} ${event.request.url}: ${
+        event.stage === "send" ? "cannot send the response" : "fetch failed"
+      }: ${describeError(event.error)}`;
     case "warning":
       return event.message;
     case "closed": {

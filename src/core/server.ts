@@ -80,7 +80,8 @@ export class LameduckServer implements Server {
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     const handler: Handler = {
       fetch: options.fetch,
-      failed: (error, request) => this.#failed(error, request),
+      failed: (error, request, stage) => this.#failed(error, request, stage),
+      cut: (error, request) => this.#emit({ type: "error", error, request, stage: "send" }),
     };
     this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options);
     this.#unregister = hub.add({ onSignal: (signal) => this.#onSignal(signal) }, options.signals);
@@ -155,8 +156,10 @@ export class LameduckServer implements Server {
     this.#shutdown = this.#stop(signal, this.#options.drainTimeout);
   }
 
-  async #failed(error: unknown, request: Request): Promise<Response> {
-    this.#emit({ type: "error", error, request });
+  async #failed(error: unknown, request: Request, stage?: "send"): Promise<Response> {
+    this.#emit(
+      stage ? { type: "error", error, request, stage } : { type: "error", error, request },
+    );
     const onError = this.#options.onError;
     if (onError) {
       try {

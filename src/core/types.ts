@@ -115,7 +115,12 @@ export type LifecycleEvent =
     elapsedMs: number;
   }
   | { type: "hook"; hook: HookReport }
-  | { type: "error"; error: unknown; request?: Request }
+  /**
+   * `fetch` (or `onError`) failed, or, with `stage: "send"`, the response it returned could not
+   * be sent: answered through `onError` when nothing was written yet, else the connection was
+   * cut after the head (the error says which).
+   */
+  | { type: "error"; error: unknown; request?: Request; stage?: "send" }
   /** The server never listened (`ready` rejected with `error`); nothing was served. */
   | { type: "failed"; error: unknown; address: string }
   | { type: "closed"; report: ShutdownReport }

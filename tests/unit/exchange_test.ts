@@ -9,9 +9,12 @@ function exchange(answer: () => unknown, options: { afterResponse?: boolean } = 
   const failures: unknown[] = [];
   const handler: Handler = {
     fetch: answer as Handler["fetch"],
-    failed: (error) => {
-      failures.push(error);
+    failed: (error, _request, stage) => {
+      failures.push(stage === undefined ? error : { stage, error });
       return Promise.resolve(new Response("failed", { status: 500 }));
+    },
+    cut: (error) => {
+      failures.push({ cut: error });
     },
   };
   const ctx = new TestContext(new AbortController().signal, options.afterResponse ?? true);
@@ -149,4 +152,13 @@ test("Exchange.force() cuts once: not again, and not after the exchange ended", 
   ended.end();
   assert.equal(ended.force("late"), false);
   assert.deepEqual(cuts, ["first"]);
+});
+
+test("Exchange.unsendable() answers through failed() with stage send; cut() reports to cut()", async () => {
+  const { exchange: ex, failures } = exchange(() => new Response("x"));
+  const error = new TypeError("bad field");
+  const answer = await ex.unsendable(error);
+  assert.equal(answer.status, 500);
+  ex.cut(error);
+  assert.deepEqual(failures, [{ stage: "send", error }, { cut: error }]);
 });
