@@ -11,6 +11,7 @@
  */
 
 /** A control character other than HTAB, or DEL: never valid in a field value. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
