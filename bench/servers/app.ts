@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import { Hono } from "hono";
-import { BODY_16K, fetchHandler, HELLO } from "./routes.ts";
+import { BODY_16K, fetchHandler, HEADERS, HELLO } from "./routes.ts";
 
 /** The handler selected by `BENCH_APP`. */
 export function handlerFromEnv(): (request: Request) => Response | Promise<Response> {
@@ -17,6 +17,7 @@ export function handlerFromEnv(): (request: Request) => Response | Promise<Respo
   if (app !== "hono") throw new RangeError(`Invalid BENCH_APP: expected plain or hono, got ${app}`);
   const hono = new Hono();
   hono.get("/16k", (c) => c.text(BODY_16K));
+  hono.get("/headers", (c) => c.text(HELLO, 200, HEADERS));
   hono.get("*", (c) => c.text(HELLO));
   return hono.fetch;
 }

@@ -21,9 +21,18 @@ export function bodyFor(url: string): string {
   return url.endsWith("/16k") ? BODY_16K : HELLO;
 }
 
+/** The fields of `GET /headers`: a response with fields of the handler's own. */
+export const HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/plain; charset=utf-8",
+  "cache-control": "no-store",
+  "x-request-id": "4f9c2a7e-1b3d-4c5e-8f60-7a1b2c3d4e5f",
+};
+
 /** The fetch handler served by every Fetch-style server. */
 export function fetchHandler(request: Request): Response {
-  return new Response(bodyFor(request.url));
+  const url = request.url;
+  if (url.endsWith("/headers")) return new Response(HELLO, { headers: HEADERS });
+  return new Response(bodyFor(url));
 }
 
 /**
