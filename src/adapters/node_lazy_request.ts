@@ -96,9 +96,14 @@ export class LameduckRequest extends NativeRequest {
     super(input instanceof LazyRequest ? LazyRequest.native(input) : input, init);
   }
 
-  /** Every native request, and every lazy one, is an instance. */
+  /**
+   * Every native request, and every lazy one, is an instance. A subclass inherits this static
+   * method: for it, the ordinary prototype check (see `LameduckResponse`).
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof NativeRequest; // The native class has the ordinary check.
+    // The native class has the ordinary check.
+    if (this === LameduckRequest) return value instanceof NativeRequest;
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 Object.setPrototypeOf(LazyRequest.prototype, LameduckRequest.prototype);

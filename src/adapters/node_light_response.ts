@@ -96,6 +96,9 @@ export class LightResponse {
   }
 }
 
+/** `instanceof` as it is for a class without a `Symbol.hasInstance` of its own. */
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
+
 // Everything else a Response has is the native response's.
 delegateToNative(LightResponse.prototype, NativeResponse.prototype, (r) => LightResponse.native(r));
 
@@ -113,9 +116,15 @@ export class LameduckResponse extends NativeResponse {
     super(body, init);
   }
 
-  /** Every native response, and every light one, is an instance. */
+  /**
+   * Every native response, and every light one, is an instance. A subclass (`class X extends
+   * Response` written while the globals are replaced) inherits this static method: for it,
+   * the ordinary prototype check, so an `X` is what `new X()` made and nothing else.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof NativeResponse; // Checked on every request: keep it this plain.
+    // Checked on every request: keep it this plain.
+    if (this === LameduckResponse) return value instanceof NativeResponse;
+    return ordinaryHasInstance.call(this, value);
   }
 }
 Object.setPrototypeOf(LightResponse.prototype, LameduckResponse.prototype);

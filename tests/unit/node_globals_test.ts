@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import fc from "fast-check";
 import {
+  LameduckRequest,
   LameduckResponse,
+  LazyRequest,
   LightResponse,
   nativeResponseStatus,
 } from "../../src/adapters/node_globals.ts";
@@ -63,6 +65,25 @@ test("a light response is an instance of Response, and every native Response of 
   const sub = new Sub("y");
   assert.ok(sub instanceof Sub);
   assert.equal(nativeResponseStatus.call(sub), 200);
+});
+
+test("a subclass of the replaced Response or Request is an ordinary subclass: instanceof finds its own instances only", () => {
+  // srvx's and @hono/node-server's own suites define such classes after serve().
+  class MyResponse extends LameduckResponse {}
+  class MyRequest extends LameduckRequest {}
+  const mine = new MyResponse("x");
+  assert.ok(mine instanceof MyResponse);
+  assert.ok(mine instanceof LameduckResponse);
+  assert.ok(!(new LameduckResponse("x") instanceof MyResponse), "a light response");
+  assert.ok(!(new Response("x") instanceof MyResponse), "a native response");
+  assert.ok(!({} instanceof MyResponse));
+  const request = new MyRequest("http://a.test/");
+  assert.ok(request instanceof MyRequest);
+  assert.ok(request instanceof LameduckRequest);
+  assert.ok(!(new Request("http://a.test/") instanceof MyRequest), "a native request");
+  const lazy = new LazyRequest({} as IncomingMessage, "GET", "http://a.test/");
+  assert.ok(lazy instanceof LameduckRequest, "a lazy request");
+  assert.ok(!(lazy instanceof MyRequest), "a lazy request");
 });
 
 test("a light response turns native on first use of its body, keeping headers changed before", async () => {
