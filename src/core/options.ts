@@ -16,26 +16,6 @@ import type {
   TlsOptions,
 } from "./types.ts";
 
-/** `ServeOptions` with every default filled in. */
-export interface ResolvedOptions {
-  fetch: FetchHandler;
-  port: number;
-  hostname: string;
-  signals: readonly ShutdownSignal[];
-  lameDuck: number;
-  drainTimeout: number;
-  readiness: string | false;
-  maxInFlight: number;
-  exit: boolean;
-  onListen: ((address: ListenAddress) => void) | undefined;
-  onError: ServeOptions["onError"];
-  logger: Logger | undefined;
-  websocket: unknown;
-  tls: TlsOptions | undefined;
-  /** `undefined`: the runtime's default (see `ServeOptions.overrideGlobals`). */
-  overrideGlobals: boolean | undefined;
-}
-
 const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
   "SIGINT",
   "SIGTERM",
@@ -43,24 +23,6 @@ const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
   "SIGQUIT",
   "SIGUSR1",
   "SIGUSR2",
-]);
-
-const KNOWN: ReadonlySet<string> = new Set([
-  "fetch",
-  "port",
-  "hostname",
-  "signals",
-  "lameDuck",
-  "drainTimeout",
-  "readiness",
-  "maxInFlight",
-  "exit",
-  "onListen",
-  "onError",
-  "logger",
-  "websocket",
-  "tls",
-  "overrideGlobals",
 ]);
 
 /** Renders a value for an error message. */
@@ -77,13 +39,13 @@ function invalid(name: string, expected: string, value: unknown): string {
   return `Invalid ${name}: expected ${expected}, got ${describe(value)}`;
 }
 
-/** A duration in milliseconds: a non-negative finite number. */
 /**
  * The longest timer every runtime keeps (2^31 - 1 ms, about 24.8 days): `setTimeout` fires a
  * longer one after 1 ms, which would skip a lame-duck window or force a drain at once.
  */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
+/** A duration in milliseconds, from 0 to {@linkcode MAX_DURATION_MS}. */
 export function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const expected = `a number of milliseconds from 0 to ${MAX_DURATION_MS}`;
@@ -195,6 +157,51 @@ function logger(value: unknown): Logger | undefined {
   throw new TypeError(invalid("logger", "false or a function", value));
 }
 
+function fetchHandler(value: unknown): FetchHandler {
+  if (typeof value !== "function") {
+    throw new TypeError(invalid("fetch", "a function (request, ctx) => Response", value));
+  }
+  return value as FetchHandler;
+}
+
+/**
+ * One validator per option of `ServeOptions`, in the order they are checked: each takes the
+ * value given (`undefined` when unset) and returns it with its default filled in, or throws
+ * naming the option. The compiler holds the table to `ServeOptions`' keys, no more, no fewer.
+ */
+const VALIDATORS = {
+  fetch: fetchHandler,
+  port,
+  hostname,
+  signals,
+  lameDuck: (value: unknown): number => duration("lameDuck", value, 0),
+  drainTimeout: (value: unknown): number => duration("drainTimeout", value, 10_000),
+  readiness,
+  maxInFlight,
+  exit: (value: unknown): boolean => boolean("exit", value, true),
+  onListen: (value: unknown): ((address: ListenAddress) => void) | undefined =>
+    optionalFunction("onListen", value),
+  onError: (value: unknown): ServeOptions["onError"] => optionalFunction("onError", value),
+  logger,
+  websocket: websocketHandlers,
+  tls,
+  /** `undefined`: the runtime's default (see `ServeOptions.overrideGlobals`). */
+  overrideGlobals: (value: unknown): boolean | undefined =>
+    value === undefined ? undefined : boolean("overrideGlobals", value, false),
+} satisfies { [K in keyof ServeOptions]-?: (value: unknown) => unknown };
+
+/** `ServeOptions` with every default filled in. */
+export type ResolvedOptions = {
+  [K in keyof typeof VALIDATORS]: ReturnType<(typeof VALIDATORS)[K]>;
+};
+
+/** The name of every option of `serve()`. */
+export const OPTION_NAMES: readonly (keyof ServeOptions)[] = Object.keys(
+  VALIDATORS,
+) as (keyof ServeOptions)[];
+
+const KNOWN: ReadonlySet<string> = new Set(OPTION_NAMES);
+
 /** Validates `serve()`'s options and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -206,28 +213,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       throw new TypeError(`Invalid option ${JSON.stringify(key)}: not an option of serve()`);
     }
   }
-  if (typeof o.fetch !== "function") {
-    throw new TypeError(invalid("fetch", "a function (request, ctx) => Response", o.fetch));
-  }
-  return {
-    fetch: o.fetch as FetchHandler,
-    port: port(o.port),
-    hostname: hostname(o.hostname),
-    signals: signals(o.signals),
-    lameDuck: duration("lameDuck", o.lameDuck, 0),
-    drainTimeout: duration("drainTimeout", o.drainTimeout, 10_000),
-    readiness: readiness(o.readiness),
-    maxInFlight: maxInFlight(o.maxInFlight),
-    exit: boolean("exit", o.exit, true),
-    onListen: optionalFunction("onListen", o.onListen),
-    onError: optionalFunction("onError", o.onError),
-    logger: logger(o.logger),
-    websocket: websocketHandlers(o.websocket),
-    tls: tls(o.tls),
-    overrideGlobals: o.overrideGlobals === undefined
-      ? undefined
-      : boolean("overrideGlobals", o.overrideGlobals, false),
-  };
+  const resolved: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) resolved[name] = VALIDATORS[name](o[name]);
+  return resolved as ResolvedOptions;
 }
 
 /** Validates `onShutdown()`'s arguments. */

@@ -16,6 +16,7 @@ import net from "node:net";
 import process from "node:process";
 import { serve } from "../../mod.ts";
 import type { ServeOptions, Server } from "../../mod.ts";
+import { OPTION_NAMES as NAMES } from "../../src/core/options.ts";
 import { within } from "../shared/time.ts";
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
@@ -49,8 +50,8 @@ const throws = (what: string) => () => {
   throw new Error(`${what} fails on purpose`);
 };
 
-/** Per real option. */
-const OPTION_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+/** Per real option (the compiler holds it to every option of `ServeOptions`). */
+const OPTION_VALUES: { [K in keyof ServeOptions]-?: fc.Arbitrary<unknown> } = {
   fetch: option(fc.constant(hello)),
   port: option(fc.constant(0), 65536, -1, 80.5, "0").filter((v) => !isValidPort(v)),
   hostname: option(fc.constant("127.0.0.1"), "", " ", "127.0.0.1 ").filter((v) => !isOtherHost(v)),
@@ -83,6 +84,12 @@ const OPTION_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   onError: option(fc.constant(() => new Response("e", { status: 500 }))),
   logger: option(fc.constantFrom(false, () => {}, throws("logger")), true, "stderr"),
   websocket: option(fc.constantFrom({ message() {} }, () => {}), null, "handlers", 1),
+  // Never a valid certificate: every value set is invalid (PEM strings are only read at listen).
+  tls: fc.constantFrom(undefined, null, "pem", [], {}, { cert: 1, key: "k" }, {
+    cert: "",
+    key: "",
+  }),
+  overrideGlobals: option(fc.boolean(), "yes", 1, null),
 };
 
 /** A random options value: usually an object with some real and some random keys. */
@@ -107,21 +114,7 @@ function listenerCounts(): number[] {
   return SIGNALS.map((s) => process.listenerCount?.(s) ?? 0);
 }
 
-const OPTION_NAMES = new Set([
-  "fetch",
-  "port",
-  "hostname",
-  "signals",
-  "lameDuck",
-  "drainTimeout",
-  "readiness",
-  "maxInFlight",
-  "exit",
-  "onListen",
-  "onError",
-  "logger",
-  "websocket",
-]);
+const OPTION_NAMES: ReadonlySet<string> = new Set(NAMES);
 
 /**
  * Why `message` does not name the option that is wrong in `options` (`undefined` when it does).
@@ -134,7 +127,8 @@ function misnamed(message: string, options: unknown): string | undefined {
   const unknownKey = /^Invalid option ("(?:[^"\\]|\\.)*"): not an option of serve\(\)$/.exec(
     message,
   );
-  const named = /^Invalid ([A-Za-z]+): expected .+, got .+$/.exec(message);
+  // `tls.cert` and `tls.key` name the tls option.
+  const named = /^Invalid ([A-Za-z]+)(?:\.[a-z]+)?: expected .+, got .+$/.exec(message);
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     return named?.[1] === "options" ? undefined : "options is not an object";
   }
