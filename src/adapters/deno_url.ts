@@ -37,13 +37,11 @@ export function denoRequest(
   // Deno builds the URL from the `Host` field unless the target is absolute-form (or the
   // request has none: HTTP/2's `:authority`, HTTP/1.0).
   const host = request.headers.get("host");
+  if (host !== null && host !== "" && !isHost(host)) return undefined;
   let target = url;
   if (host === "") target = origin + pathAndQuery(url);
-  else if (host !== null) {
-    if (!isHost(host)) return undefined;
-    if (plaintext && url.charCodeAt(4) !== 58 /* "http:" */) {
-      target = `http://${host}${pathAndQuery(url)}`;
-    }
+  else if (plaintext && url.charCodeAt(4) === 115 /* "https:" */) {
+    target = (host === null ? origin : `http://${host}`) + pathAndQuery(url);
   }
   const normal = normalUrl(target);
   if (normal === undefined) return undefined;
