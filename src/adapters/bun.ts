@@ -17,6 +17,8 @@ import { Context } from "../core/context.ts";
 import type { DrainCounts } from "../core/flights.ts";
 import { withConnectionClose } from "../core/responses.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
+import { bunRequest } from "./bun_url.ts";
+import { badRequestResponse } from "./request_url.ts";
 
 interface ServerWebSocket {
   close(code?: number, reason?: string): void;
@@ -82,13 +84,28 @@ class BunContext extends Context {
   }
 }
 
+/** The handler's request by the URL rule (`bun_url.ts`), or `400` without calling it. */
+function handleChecked(
+  host: Host,
+  received: Request,
+  server: BunServer,
+  running: Set<Request>,
+  origin: string,
+): Response | Promise<Response> {
+  const request = bunRequest(received, origin);
+  if (request === undefined) return badRequestResponse();
+  return handle(host, request, server, running, received);
+}
+
 function handle(
   host: Host,
   request: Request,
   server: BunServer,
   running: Set<Request>,
+  received: Request,
 ): Response | Promise<Response> {
-  const opened = host.open(request, new BunContext(host.signal, request, server));
+  // `server.requestIP()` and `server.upgrade()` know only the request Bun made.
+  const opened = host.open(request, new BunContext(host.signal, received, server));
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
   const response = exchange.respond();
@@ -142,14 +159,16 @@ export function createAdapter(): Adapter {
     runtime: "bun",
     listen({ port, hostname, websocket, tls, reusePort }, host): Promise<ListenAddress> {
       const ws = tracked(websocket, sockets);
+      let origin = "";
       server = Bun.serve({
         port,
         hostname,
         ...(reusePort ? { reusePort } : {}),
-        fetch: (request, server) => handle(host, request, server, running),
+        fetch: (request, server) => handleChecked(host, request, server, running, origin),
         ...(ws ? { websocket: ws } : {}),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       });
+      origin = server.url.origin;
       return Promise.resolve({
         hostname: server.hostname,
         port: server.port,

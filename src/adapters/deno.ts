@@ -20,7 +20,8 @@ import type { Adapter, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import { withConnectionClose } from "../core/responses.ts";
-import { plaintextRequest } from "./plaintext_url.ts";
+import { denoRequest } from "./deno_url.ts";
+import { badRequestResponse } from "./request_url.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 
 interface ServeHandlerInfo {
@@ -156,6 +157,18 @@ function closing(request: Request, response: Response): Response {
   return withConnectionClose(response);
 }
 
+/** The handler's request by the URL rule (`deno_url.ts`), or `400` without calling it. */
+function handleChecked(
+  host: Host,
+  received: Request,
+  info: ServeHandlerInfo,
+  origin: string,
+  plaintext: boolean,
+): Response | Promise<Response> {
+  const request = denoRequest(received, origin, plaintext);
+  return request === undefined ? badRequestResponse() : handle(host, request, info);
+}
+
 function handle(
   host: Host,
   request: Request,
@@ -180,6 +193,7 @@ export function createAdapter(): Adapter {
     runtime: "deno",
     listen({ port, hostname, tls, reusePort }, host): Promise<ListenAddress> {
       const scheme = tls ? "https" : "http";
+      let origin = "";
       return new Promise((resolve, reject) => {
         const unsupported = reusePort ? reusePortError() : undefined;
         if (unsupported) return reject(unsupported);
@@ -190,16 +204,13 @@ export function createAdapter(): Adapter {
               hostname,
               ...(tls ? { cert: tls.cert, key: tls.key } : {}),
               ...(reusePort ? { reusePort } : {}),
-              onListen: (address) =>
-                resolve({
-                  hostname: address.hostname,
-                  port: address.port,
-                  url: urlOf(scheme, address.hostname, address.port),
-                }),
+              onListen: (address) => {
+                const url = urlOf(scheme, address.hostname, address.port);
+                origin = url.slice(0, -1);
+                resolve({ hostname: address.hostname, port: address.port, url });
+              },
             },
-            tls
-              ? (request, info) => handle(host, request, info)
-              : (request, info) => handle(host, plaintextRequest(request), info),
+            (request, info) => handleChecked(host, request, info, origin, !tls),
           );
         } catch (error) {
           reject(error);

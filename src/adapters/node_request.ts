@@ -7,13 +7,13 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
+import { CANONICAL_HOST, canonicalPath, HOST } from "./request_url.ts";
 
 // The Fetch standard requires `duplex` for a streamed request body; lib.dom lacks it.
 interface StreamingRequestInit extends RequestInit {
   duplex?: "half";
 }
 
-const HOST = /^(?:[\w.-]+|\[[\dA-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** How to discard the rest of a streamed request body once its response is sent. */
 const discarders = new WeakMap<IncomingMessage, () => void>();
 
@@ -70,6 +70,7 @@ export function toRequest(
   }
   if (!framed && incoming.httpVersionMajor === 2) framed = http2Body(incoming);
   const method = incoming.method ?? "GET";
+  if (host === undefined) requireHost(incoming);
   const url = requestUrl(incoming.url ?? "/", host, origin);
   let request: Request;
   if (method === "GET" && signal === undefined) {
@@ -137,6 +138,7 @@ export function urlOf(incoming: IncomingMessage, origin: string): string {
     const url = scheme + host + target;
     return canonicalPath(target) ? url : new URL(url).href;
   }
+  if (host === undefined) requireHost(incoming);
   const url = requestUrl(target, host, origin);
   const slash = url.indexOf("/", 8);
   if (!url.startsWith("http://") || slash === -1) return new URL(url).href;
@@ -148,51 +150,25 @@ export function urlOf(incoming: IncomingMessage, origin: string): string {
   return canonicalPath(url.slice(slash)) ? url : new URL(url).href;
 }
 
-/**
- * Whether the URL parser keeps a path that starts with `/` as it is: only `CANONICAL_PATH`'s
- * characters, no dot segment (`.`, `..`, and their `%2e` spellings). One pass over the
- * characters: two regular expressions cost more on every request.
- */
-function canonicalPath(path: string): boolean {
-  const n = path.length;
-  for (let i = 1; i < n; i++) {
-    const c = path.charCodeAt(i);
-    if (c >= 128 || PATH_CHARS[c] === 0) return false;
-    // "%2e" is a dot too: the URL parser removes "/%2e/" and "/%2e%2e/" segments.
-    if (c === 37 /* "%" */ && (path.charCodeAt(i + 2) | 0x20) === 101 /* "e" */) {
-      if (path.charCodeAt(i + 1) === 50 /* "2" */) return false;
-    }
-    if (c === 46 /* "." */ && path.charCodeAt(i - 1) === 47 /* "/" */) {
-      let next = i + 1;
-      if (path.charCodeAt(next) === 46) next++;
-      if (next >= n) return false;
-      const d = path.charCodeAt(next);
-      if (d === 47 || d === 63 /* "?" */ || d === 35 /* "#" */) return false;
-    }
-  }
-  return true;
-}
-
 /** Whether a four-letter field name is `Host`, in any case. */
 function isHost(name: string): boolean {
   return (name.charCodeAt(0) | 0x20) === 104 && (name.charCodeAt(1) | 0x20) === 111 &&
     (name.charCodeAt(2) | 0x20) === 115 && (name.charCodeAt(3) | 0x20) === 116;
 }
 
+/**
+ * An HTTP/1.1 request without `Host` gets `400` (RFC 9112 §3.2). Node's and Deno's `node:http`
+ * answer it so themselves; Bun's hands it to the listener (Bun 1.4.5, no upstream issue found;
+ * regression test in tests/contract/cases_url.ts).
+ */
+function requireHost(incoming: IncomingMessage): void {
+  if (incoming.httpVersionMajor === 1 && incoming.httpVersionMinor === 1) {
+    throw new TypeError("Missing Host header");
+  }
+}
+
 let validHost = "";
 let canonicalHost = "";
-
-/** A lower-case name or dotted-quad address and a port the `URL` parser keeps as they are. */
-const CANONICAL_HOST =
-  /^(?:(?:[a-z\d-]+\.)*[a-z][a-z\d-]*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
-/** A path and query without anything the `URL` parser would percent-encode. */
-const CANONICAL_PATH = /^\/[!#-&(-;=?-[\]_a-z~]*$/;
-
-/** The characters of `CANONICAL_PATH`, as a table. */
-const PATH_CHARS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  if (CANONICAL_PATH.test("/" + String.fromCharCode(c))) PATH_CHARS[c] = 1;
-}
 
 /**
  * After the response to `incoming` was written: lets the rest of a half-read request body flow

@@ -21,7 +21,7 @@ import { exitOf, is, openEcho, reportOf } from "./support.ts";
 
 /** The two ways a server gets its listening socket. */
 export const PATHS = ["direct", "inherited"] as const;
-type Path = typeof PATHS[number];
+export type Path = typeof PATHS[number];
 
 let pem: { cert: string; key: string } | undefined;
 
@@ -47,7 +47,7 @@ async function listening(): Promise<{ server: NetServer; port: number; fd: numbe
 }
 
 /** Starts the fixture on `path`; on `inherited`, checks it serves the port it was given. */
-async function withPath(
+export async function withPath(
   runtime: RuntimeName,
   path: Path,
   config: FixtureConfig,

@@ -173,7 +173,7 @@ export function requestCases(runtime: RuntimeName): void {
         ) {
           const response = await raw(fx.port, [`GET ${target} HTTP/1.1`, `Host: ${host}`]);
           assert.equal(response.status, 200, `${target}: ${fx.describe()}`);
-          // Deno keeps an http:// target's authority (RFC 9112 §3.2.2); see plaintext_url.ts.
+          // Deno keeps an http:// target's authority (RFC 9112 §3.2.2); see deno_url.ts.
           const expected = runtime === "deno" && target.startsWith("http:")
             ? "http://evil.example/req/url?q=1"
             : `http://${host}/req/url?q=1`;

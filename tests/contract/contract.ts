@@ -20,6 +20,7 @@ import { keepAliveCases } from "./cases_keepalive.ts";
 import { pathCases } from "./cases_paths.ts";
 import { promiseCases } from "./cases_promises.ts";
 import { requestCases } from "./cases_request.ts";
+import { urlCases } from "./cases_url.ts";
 
 /**
  * Registers the whole contract for `runtime`; when LAMEDUCK_RUNTIMES leaves it out, a test that
@@ -45,5 +46,6 @@ function defineFor(runtime: RuntimeName): void {
     apiCases(runtime);
     requestCases(runtime);
     pathCases(runtime);
+    urlCases(runtime);
   });
 }

@@ -94,6 +94,7 @@ export function addRequestRoutes(app: Hono<Env>, upstream: () => number): void {
   });
 
   app.get("/req/url", (c) => c.text(c.req.raw.url));
+  app.get("/req/url/*", (c) => c.text(c.req.raw.url)); // cases_url.ts
 
   /** Responses the bridge cannot send: they must get `onError`'s answer. */
   app.get("/req/broken/:kind", (c) => {
