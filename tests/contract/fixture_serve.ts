@@ -42,6 +42,9 @@ function onErrorOf(
       },
     };
   }
+  if (kind === "unsendable") {
+    return { onError: () => new Response("never sent", { headers: { "x-bad": "a\x01b" } }) };
+  }
   if (kind === "throw") {
     return {
       onError: () => {
