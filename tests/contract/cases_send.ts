@@ -176,7 +176,7 @@ export function sendCases(runtime: RuntimeName): void {
           const r = await answer(conn, path);
           assert.match(String(r), /^no complete response, the connection ended: (fin|rst)$/, path);
           conn.destroy();
-          const tracked = runtime === "deno" && path.endsWith("watch");
+          const tracked: boolean = runtime === "deno" && path.endsWith("watch");
           const logged = sendErrors(fx, path);
           assert.deepEqual(logged, tracked ? [`Error: ${SEND_SECRET}`] : [], path);
         }
