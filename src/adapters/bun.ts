@@ -15,7 +15,8 @@
 import type { Adapter, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { DrainCounts } from "../core/flights.ts";
-import { withConnectionClose } from "../core/responses.ts";
+import { errorResponse, withConnectionClose } from "../core/responses.ts";
+import { instead, unsendable } from "./native_send.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { bunRequest } from "./bun_url.ts";
 import { badRequestResponse } from "./request_url.ts";
@@ -47,6 +48,7 @@ interface BunLike {
     fetch: (request: Request, server: BunServer) => Response | Promise<Response>;
     websocket?: WebSocketHandler;
     tls?: { cert: string; key: string };
+    error?: (error: unknown) => Response;
   }): BunServer;
 }
 
@@ -109,16 +111,33 @@ function handle(
   if (opened instanceof Response) return host.draining ? withConnectionClose(opened) : opened;
   const exchange = opened;
   const response = exchange.respond();
-  if (response instanceof Response) {
+  if (response instanceof Response && unsendable(response) === undefined) {
     exchange.end();
     return host.draining ? withConnectionClose(response) : response;
   }
   running.add(request);
-  return response.then((response) => {
+  const settle = (response: Response) => {
     running.delete(request);
     exchange.end();
     return host.draining ? withConnectionClose(response) : response;
+  };
+  // What Bun cannot send is answered through onError instead (native_send.ts).
+  return Promise.resolve(response).then((response) => {
+    const error = unsendable(response);
+    return error === undefined ? settle(response) : instead(exchange, error).then(settle);
   });
+}
+
+/**
+ * `Bun.serve`'s `error` callback: Bun calls it for a response it refuses that
+ * {@linkcode unsendable} cannot see (a body locked by a reader). Bun does not say for which
+ * request, so the error is printed here; the client gets lameduck's `500`, not Bun's
+ * development error page (Bun 1.4.5 without `NODE_ENV=production`: 50 KB with the working
+ * directory and the error).
+ */
+function refused(error: unknown): Response {
+  console.error("lameduck: Bun.serve could not send a response:", error);
+  return errorResponse();
 }
 
 /** Wraps the user's WebSocket handlers to keep the set of open sockets. */
@@ -165,6 +184,7 @@ export function createAdapter(): Adapter {
         hostname,
         ...(reusePort ? { reusePort } : {}),
         fetch: (request, server) => handleChecked(host, request, server, running, origin),
+        error: refused,
         ...(ws ? { websocket: ws } : {}),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       });

@@ -21,6 +21,7 @@ import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import { withConnectionClose } from "../core/responses.ts";
 import { denoRequest } from "./deno_url.ts";
+import { instead, unsendable } from "./native_send.ts";
 import { badRequestResponse } from "./request_url.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 
@@ -127,6 +128,7 @@ function track(exchange: Exchange, response: Response): Response {
         if (done) c.close();
         else c.enqueue(value);
       } catch (error) {
+        exchange.cut(error);
         c.error(error);
       }
     },
@@ -138,8 +140,21 @@ function track(exchange: Exchange, response: Response): Response {
   return new Response(stream, response);
 }
 
-/** The last touch on every response: the body tracking and `Connection: close`. */
-function finish(host: Host, exchange: Exchange, response: Response): Response {
+/**
+ * The last touch on every response: what Deno cannot send is answered through `onError`
+ * (native_send.ts), then the body tracking and `Connection: close`.
+ */
+function finish(
+  host: Host,
+  exchange: Exchange,
+  response: Response,
+): Response | Promise<Response> {
+  const error = unsendable(response);
+  if (error !== undefined) {
+    return instead(exchange, error).then((answer) =>
+      host.draining ? closing(exchange.request, answer) : answer
+    );
+  }
   // A handler that read ctx.signal wants to hear of a disconnect mid-body, which Deno only
   // tells the body stream (request.signal also aborts after success): pass it through ours.
   if (exchange.signalUsed && response.status !== 101) response = track(exchange, response);

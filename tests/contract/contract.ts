@@ -20,6 +20,7 @@ import { keepAliveCases } from "./cases_keepalive.ts";
 import { pathCases } from "./cases_paths.ts";
 import { promiseCases } from "./cases_promises.ts";
 import { requestCases } from "./cases_request.ts";
+import { sendCases } from "./cases_send.ts";
 import { urlCases } from "./cases_url.ts";
 
 /**
@@ -45,6 +46,7 @@ function defineFor(runtime: RuntimeName): void {
     promiseCases(runtime);
     apiCases(runtime);
     requestCases(runtime);
+    sendCases(runtime);
     pathCases(runtime);
     urlCases(runtime);
   });

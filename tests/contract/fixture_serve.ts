@@ -13,6 +13,7 @@ import { sleep } from "../shared/time.ts";
 import { createApp, loadConnInfo } from "./fixture_app.ts";
 import { emit } from "./fixture_output.ts";
 import { addRequestRoutes, startUpstream } from "./fixture_request.ts";
+import { addSendRoutes } from "./fixture_send.ts";
 
 type Serve = (options: ServeOptions) => Server;
 
@@ -41,6 +42,9 @@ function onErrorOf(
       },
     };
   }
+  if (kind === "unsendable") {
+    return { onError: () => new Response("never sent", { headers: { "x-bad": "a\x01b" } }) };
+  }
   if (kind === "throw") {
     return {
       onError: () => {
@@ -57,6 +61,7 @@ export async function serveMode(serve: Serve, config: FixtureConfig): Promise<vo
   const { app, attach, websocket } = createApp({ trace });
   let upstreamPort = 0;
   addRequestRoutes(app, () => upstreamPort);
+  addSendRoutes(app);
   const options = {
     port: 0,
     hostname: "127.0.0.1",

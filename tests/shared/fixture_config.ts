@@ -43,9 +43,10 @@ export interface FixtureConfig extends JsonServeOptions {
   trace?: boolean;
   /**
    * An `onError` handler: `"teapot"` answers `418` with the body `onError: <message>`;
-   * `"throw"` throws itself (lameduck must then fall back to its plain 500).
+   * `"throw"` throws itself (lameduck must then fall back to its plain 500); `"unsendable"`
+   * answers with a header value the wire forbids (cases_send.ts).
    */
-  onError?: "teapot" | "throw";
+  onError?: "teapot" | "throw" | "unsendable";
   /** An `onError` that answers `500` with `onError: <error>` (cases_request.ts). */
   onErrorText?: boolean;
 }

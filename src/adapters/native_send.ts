@@ -1,0 +1,49 @@
+/**
+ * The check `Deno.serve` and `Bun.serve` need before they are handed a handler's `Response`:
+ * what they cannot send is answered through `onError` instead (logged with the request).
+ *
+ * - A field value with a control character ({@linkcode unsendableField}): Deno 2.9.6 panics
+ *   on HTTP/1.1 (the whole process exits; no upstream issue found) and resets the stream on
+ *   HTTP/2; Bun 1.4.5 writes the byte to the wire.
+ * - `Response.error()` and a body already read: both runtimes answer their own `500` (Bun's
+ *   development error page, 50 KB with the working directory, unless `NODE_ENV=production`).
+ *
+ * Not checked, since telling a stream body from a static one costs a body stream for every
+ * response: a body locked by a reader nobody read from (Deno answers its own `500`; Bun's
+ * `error` callback answers lameduck's), and a body stream that fails before its first chunk
+ * (both runtimes have sent or begun the head by then).
+ *
+ * @module
+ */
+
+import type { Exchange } from "../core/exchange.ts";
+import { unsendableField } from "../core/fields.ts";
+import { errorResponse } from "../core/responses.ts";
+
+/**
+ * Returns a `TypeError` saying why the native servers cannot send `response`, or `undefined`.
+ * A `101 Switching Protocols` (a WebSocket upgrade) is left alone.
+ */
+export function unsendable(response: Response): TypeError | undefined {
+  if (response.status === 101) return undefined;
+  if (response.type === "error") {
+    return new TypeError("Response.error() cannot be sent: it is a network error, status 0");
+  }
+  if (response.bodyUsed) {
+    return new TypeError("The response's body was already read: it cannot be sent");
+  }
+  return unsendableField(response.headers);
+}
+
+/**
+ * What to send instead of a response that {@linkcode unsendable} refused: `onError`'s answer
+ * (or the default `500`); lameduck's plain `500` when that answer cannot be sent either (also
+ * logged with the request). Never rejects.
+ */
+export async function instead(exchange: Exchange, error: TypeError): Promise<Response> {
+  const answer = await exchange.unsendable(error);
+  const again = unsendable(answer);
+  if (again === undefined) return answer;
+  exchange.cut(new TypeError(`onError's answer cannot be sent either: ${again.message}`));
+  return errorResponse();
+}
