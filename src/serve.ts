@@ -114,7 +114,11 @@ export function serve(options: ServeOptions): Server {
     reusePort !== undefined,
   );
   if (fd !== undefined && runtime !== "node") warnInherited(runtime, resolved);
-  if (notifyPath) reportTo(notifyPath, server);
+  if (notifyPath) reportTo(notifyPath, server, resolved.exit);
+  // A Node worker's stderr is the supervisor's: a reader that went away must not end it.
+  if (notifyPath && runtime === "node") {
+    void import("./process/stderr.ts").then((m) => m.keepStderrErrorsQuiet());
+  }
   if (systemd) reportToSystemd(server);
   return server;
 }
@@ -155,9 +159,25 @@ function reportToSystemd(server: Server): void {
   });
 }
 
-/** Sends the server's lifecycle to the supervisor listening at `path` (`lameduck run`). */
-function reportTo(path: string, server: Server): void {
-  const notify = import("./process/notify.ts").then((m) => m.connectNotify(path));
+/**
+ * Sends the server's lifecycle to the supervisor listening at `address` (`lameduck run`). When
+ * the supervisor is gone (its channel closed: killed by `SIGKILL`, say), nobody will restart or
+ * stop this worker and it holds the port, so a serving worker drains by itself, and with
+ * `exit` the process exits as after a signal (`0` if graceful and every hook succeeded, else
+ * `1`). A worker already draining just finishes.
+ */
+function reportTo(address: string, server: Server, exit: boolean): void {
+  const gone = () => {
+    if (server.state !== "serving") return;
+    const reason = "lameduck run is gone (its notify channel closed)";
+    void server.shutdown({ reason }).then((report) => {
+      if (!exit) return;
+      const code = report.graceful && report.hooks.every((h) => h.ok) ? 0 : 1;
+      // On the next macrotask, so code awaiting `server.finished` runs first (as the hub does).
+      setTimeout(() => platform!.exit(code), 0);
+    });
+  };
+  const notify = import("./process/notify.ts").then((m) => m.connectNotify(address, gone));
   const send = (notice: Notice) => void notify.then((n) => n(notice));
   server.ready.then(({ port }) => send({ type: "ready", port }), () => {});
   server.signal.addEventListener("abort", () => send({ type: "stopping" }), { once: true });

@@ -3,8 +3,45 @@
  * only: `sd_notify` lines (`KEY=VALUE`), one per line, over the unix stream socket named by
  * `LAMEDUCK_NOTIFY` (`notify.ts` sends, the supervisor's `worker.ts` reads).
  *
+ * `LAMEDUCK_NOTIFY` is `<token>:<path>`: a random token per worker, then the socket's path. The
+ * first line of a connection must be `TOKEN=<token>`; the supervisor drops a connection that
+ * does not open with its worker's token, so a process that merely finds the socket (it sits in
+ * `$TMPDIR`) cannot report a worker ready. The token travels in the worker's environment
+ * because it is the one channel all three runtimes read (a unix socket's `SO_PEERCRED` is not
+ * reachable from Node, and a process of the same user able to read `/proc/<pid>/environ` could
+ * as well trace the worker). One line may be at most {@linkcode MAX_NOTICE_LINE} characters.
+ *
  * @module
  */
+
+/** The longest notice line the supervisor accepts (without its newline), in characters. */
+export const MAX_NOTICE_LINE = 4096;
+
+/** Where and how a worker reaches its supervisor. */
+export interface NotifyAddress {
+  path: string;
+  /** Sent as the connection's first line, `TOKEN=<token>`. */
+  token: string;
+}
+
+/** The value of `LAMEDUCK_NOTIFY` for `address`. */
+export function formatAddress(address: NotifyAddress): string {
+  return `${address.token}:${address.path}`;
+}
+
+/**
+ * Reads `LAMEDUCK_NOTIFY`: `<token>:<path>` (a token is 32 hex digits); a value without a token
+ * is a bare path (the supervisor will not accept its notices).
+ */
+export function parseAddress(value: string): NotifyAddress {
+  const match = /^([0-9a-f]{32}):(.+)$/.exec(value);
+  return match ? { token: match[1]!, path: match[2]! } : { token: "", path: value };
+}
+
+/** The first line of a connection: proves it comes from the worker holding `token`. */
+export function tokenLine(token: string): string {
+  return `TOKEN=${token}\n`;
+}
 
 /** A message to the supervisor, in `sd_notify` form (`KEY=VALUE` lines). */
 export type Notice =

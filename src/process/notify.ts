@@ -7,7 +7,7 @@
  */
 
 import { createConnection, type Socket } from "node:net";
-import { formatNotice, type Notice } from "./notice.ts";
+import { formatNotice, type Notice, parseAddress, tokenLine } from "./notice.ts";
 
 /** Sends notices in order; never throws (a supervisor that went away is not an error here). */
 export type Notify = (notice: Notice) => void;
@@ -20,12 +20,17 @@ function hint(error: Error): string {
 }
 
 /**
- * Connects to `path` and returns the sender. Notices sent before the connection are queued.
- * Never throws: when the connection cannot be made (Deno without the permission to reach the
- * socket throws `NotCapable` at the call), it warns once and the notices are dropped, so the
- * supervisor does not see this server as ready and says so.
+ * Connects to the supervisor at `address` (the value of `LAMEDUCK_NOTIFY`), sends the token
+ * line, and returns the sender. Notices sent before the connection are queued. Never throws:
+ * when the connection cannot be made (Deno without the permission to reach the socket throws
+ * `NotCapable` at the call), it warns once and the notices are dropped, so the supervisor does
+ * not see this server as ready and says so.
+ *
+ * @param onGone Called once when a connection that was made closes: the supervisor is gone
+ * (killed, or it dropped this connection). Not called when the connection never opened.
  */
-export function connectNotify(path: string): Notify {
+export function connectNotify(address: string, onGone: () => void = () => {}): Notify {
+  const { path, token } = parseAddress(address);
   let warned = false;
   const warn = (error: Error) => {
     if (warned) return;
@@ -42,6 +47,8 @@ export function connectNotify(path: string): Notify {
     return () => {};
   }
   socket.on("error", warn);
+  socket.once("connect", () => socket.once("close", onGone));
+  socket.write(tokenLine(token));
   // The notification channel alone must not keep the process alive.
   socket.unref();
   return (notice) => {

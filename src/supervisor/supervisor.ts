@@ -12,13 +12,15 @@
  * @module
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import process from "node:process";
 import { denoWorkerProblem, type Handover, type RunOptions } from "./args.ts";
 import { sdNotify } from "../process/systemd.ts";
 import { inheritedFd } from "../process/activation.ts";
+import { keepStderrErrorsQuiet } from "../process/stderr.ts";
+import { claimPidFile, releasePidFile } from "./pid_file.ts";
 import { adoptSocket, bindSocket, type BoundSocket } from "./socket.ts";
 import { Worker, type WorkerExit, type WorkerHandle, type WorkerSpec } from "./worker.ts";
 
@@ -54,12 +56,21 @@ export interface System {
   bind(host: string, port: number, reusePort: boolean): BoundSocket;
   /** Takes over an inherited socket (systemd socket activation). */
   adopt(fd: number): BoundSocket;
-  /** A private directory for the workers' notification sockets, and its removal. */
+  /**
+   * A private directory for the workers' notification sockets, and its removal.
+   *
+   * @throws {Error} With a one-line message when it cannot hold them (the supervisor exits 2).
+   */
   tempDir(): { path: string; remove(): void };
 }
 
+/** The longest unix socket path Linux takes (`sun_path` is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
 /** The real process. */
 export function realSystem(): System {
+  // A log reader that went away (`lameduck run ... | head`) must not stop the supervisor.
+  keepStderrErrorsQuiet();
   return {
     env: process.env,
     pid: process.pid,
@@ -81,7 +92,26 @@ export function realSystem(): System {
     bind: bindSocket,
     adopt: adoptSocket,
     tempDir() {
-      const path = mkdtempSync(join(tmpdir(), "lameduck-run-"));
+      const base = resolve(tmpdir());
+      // The longest socket name: `worker-<generation>.sock`, a generation of 10 digits at most.
+      const longest = join(base, "lameduck-run-XXXXXX", `worker-${"9".repeat(10)}.sock`);
+      if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
+        throw new Error(
+          `the temporary directory ${base} ($TMPDIR) is too long for the workers' unix ` +
+            `sockets (${Buffer.byteLength(longest)} bytes, at most ${MAX_SOCKET_PATH}); set ` +
+            `TMPDIR to a shorter path`,
+        );
+      }
+      let path: string;
+      try {
+        path = mkdtempSync(join(base, "lameduck-run-"));
+      } catch (error) {
+        throw new Error(
+          `cannot create the workers' socket directory in ${base} ($TMPDIR): ` +
+            `${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; set TMPDIR ` +
+            `to a writable directory`,
+        );
+      }
       return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
     },
   };
@@ -253,6 +283,21 @@ export async function supervise(
     return 2;
   }
   const reuseport = choice.mode === "reuseport";
+  let dir: ReturnType<System["tempDir"]>;
+  try {
+    dir = system.tempDir();
+  } catch (error) {
+    log((error as Error).message);
+    return 2;
+  }
+  if (options.pidFile !== undefined) {
+    const refused = claimPidFile(options.pidFile, system.pid);
+    if (refused !== undefined) {
+      log(refused);
+      dir.remove();
+      return 2;
+    }
+  }
   let socket: BoundSocket;
   try {
     socket = fd === undefined
@@ -263,25 +308,16 @@ export async function supervise(
       ? ` (port ${options.port} is in use by another process)`
       : "";
     log(`${(error as Error).message}${inUse}; giving up`);
+    dir.remove();
+    if (options.pidFile !== undefined) releasePidFile(options.pidFile, system.pid);
     return 1;
   }
   const count = options.workers === "auto" ? Math.max(1, system.cpus()) : options.workers;
-  const dir = system.tempDir();
   log(
     `pid ${system.pid}, socket ${socket.host}:${socket.port} (fd ${socket.fd}), ${count} ` +
       `worker${count === 1 ? "" : "s"}`,
   );
   log(choice.line);
-  if (options.pidFile !== undefined) {
-    try {
-      writeFileSync(options.pidFile, `${system.pid}\n`);
-    } catch (error) {
-      log(`cannot write --pid-file ${options.pidFile}: ${(error as Error).message}; giving up`);
-      dir.remove();
-      socket.close();
-      return 1;
-    }
-  }
   const workerEnv: Record<string, string> = reuseport
     ? {
       LAMEDUCK_HANDOVER: "reuseport",
@@ -305,8 +341,15 @@ export async function supervise(
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const serving = () => slots.flatMap((s) => (s.worker ? [s.worker] : []));
 
-  /** SIGTERM, then SIGKILL if it outlives `--stop-timeout`. */
+  /** Workers sent their SIGTERM: a second one would force their drain. */
+  const told = new WeakSet<WorkerHandle>();
+  /**
+   * SIGTERM, then SIGKILL if it outlives `--stop-timeout`. Once per worker: one already
+   * draining is left to finish (only a second signal to the supervisor forces workers).
+   */
   const terminate = (worker: WorkerHandle): void => {
+    if (told.has(worker)) return;
+    told.add(worker);
     worker.kill("SIGTERM");
     const timer = setTimeout(() => {
       log(
@@ -326,6 +369,7 @@ export async function supervise(
       fd: reuseport ? undefined : socket.fd,
       env: workerEnv,
       dir: dir.path,
+      log,
     });
     live.add(worker);
     log(`worker ${worker.generation} started (pid ${worker.pid})`);
@@ -459,7 +503,7 @@ export async function supervise(
   const cleanup = () => {
     dir.remove();
     socket.close();
-    if (options.pidFile !== undefined) rmSync(options.pidFile, { force: true });
+    if (options.pidFile !== undefined) releasePidFile(options.pidFile, system.pid);
   };
   // Listening before the first workers start: a signal that arrives while they start (or just
   // as they become ready) must not kill the supervisor by the default action and orphan them.

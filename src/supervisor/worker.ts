@@ -2,17 +2,19 @@
  * One worker of `lameduck run`: a child process that inherits the listening socket as fd 3
  * (`LISTEN_FDS=1`, `LISTEN_PID` = its own PID), or in `reuseport` hand-over binds the port
  * itself (`LAMEDUCK_HANDOVER=reuseport`, `LAMEDUCK_HOST`, `LAMEDUCK_PORT`), and reports over a
- * unix socket of its own (`LAMEDUCK_NOTIFY`), in `sd_notify` form.
+ * unix socket of its own (`LAMEDUCK_NOTIFY`), in `sd_notify` form, on a connection that opens
+ * with the token only this worker was given (see `notice.ts`).
  *
  * @module
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer, type Server } from "node:net";
+import { randomBytes } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
 import { constants } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseNotice } from "../process/notice.ts";
+import { formatAddress, MAX_NOTICE_LINE, parseNotice, tokenLine } from "../process/notice.ts";
 
 /** How a worker ended. */
 export interface WorkerExit {
@@ -41,6 +43,8 @@ export interface WorkerSpec {
   env: Record<string, string>;
   /** A private directory for the notification socket. */
   dir: string;
+  /** Writes one line to the supervisor's log (without its `lameduck run: ` prefix). */
+  log(line: string): void;
 }
 
 /** What the supervisor needs of a started worker (an in-process test can fake it). */
@@ -82,22 +86,18 @@ export class Worker implements WorkerHandle {
    * after `fork`.
    */
   constructor(spec: WorkerSpec) {
-    const { generation, command, fd, dir } = spec;
+    const { generation, command, fd, dir, log } = spec;
     this.generation = generation;
     const path = join(dir, `worker-${generation}.sock`);
+    const token = randomBytes(16).toString("hex");
     let onReady!: () => void;
     this.ready = new Promise((resolve) => (onReady = resolve));
-    this.#notify = createServer((connection) => {
-      this.connected = true;
-      let buffered = "";
-      connection.setEncoding("utf8");
-      connection.on("data", (text: string) => {
-        buffered += text;
-        const lines = buffered.split("\n");
-        buffered = lines.pop()!;
-        for (const line of lines) this.#onLine(line, onReady);
-      });
-      connection.on("error", () => {});
+    this.#notify = createServer((connection) => this.#read(connection, token, log, onReady));
+    this.#notify.on("error", (error) => {
+      // The supervisor checks its notify directory before it starts a worker; this is a
+      // last resort, so a worker that could never report ready does not run unsupervised.
+      log(`worker ${generation}: cannot listen on its notify socket ${path}: ${error.message}`);
+      this.kill("SIGKILL");
     });
     this.#notify.listen(path);
     const inherit = fd === undefined ? { args: ['exec "$@"'], stdio: [] as number[], env: {} } : {
@@ -116,7 +116,7 @@ export class Worker implements WorkerHandle {
           NOTIFY_SOCKET: undefined,
           ...inherit.env,
           ...spec.env,
-          LAMEDUCK_NOTIFY: path,
+          LAMEDUCK_NOTIFY: formatAddress({ path, token }),
         },
         // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
         // drains the worker with one SIGTERM (a second signal would force it).
@@ -125,7 +125,7 @@ export class Worker implements WorkerHandle {
     );
     this.exited = new Promise((resolve) => {
       this.child.once("error", (error) => {
-        console.error(`lameduck run: cannot start worker ${generation}: ${error.message}`);
+        log(`cannot start worker ${generation}: ${error.message}`);
         resolve({ code: 127, signal: null });
       });
       this.child.once("exit", (code, signal) => {
@@ -143,6 +143,38 @@ export class Worker implements WorkerHandle {
   /** Sends `signal` unless the worker has exited. */
   kill(signal: NodeJS.Signals): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  /**
+   * Reads one connection to the notify socket: its first line must be this worker's token, or
+   * the connection is dropped (logged); so is a line longer than {@linkcode MAX_NOTICE_LINE}.
+   */
+  #read(connection: Socket, token: string, log: (line: string) => void, onReady: () => void) {
+    const expected = tokenLine(token).slice(0, -1);
+    let trusted = false;
+    let buffered = "";
+    const drop = (why: string) => {
+      log(`worker ${this.generation}: notify connection dropped: ${why}`);
+      connection.destroy();
+    };
+    connection.setEncoding("utf8");
+    connection.on("data", (text: string) => {
+      buffered += text;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        if (connection.destroyed) return;
+        if (trusted) this.#onLine(line, onReady);
+        else if (line === expected) {
+          trusted = true;
+          this.connected = true;
+        } else return drop("it did not open with the worker's token");
+      }
+      if (buffered.length > MAX_NOTICE_LINE) {
+        drop(`more than ${MAX_NOTICE_LINE} characters without a newline`);
+      }
+    });
+    connection.on("error", () => {});
   }
 
   #onLine(line: string, onReady: () => void): void {

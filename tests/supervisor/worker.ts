@@ -9,7 +9,8 @@
  * SIGTERM. `/exit?code=N` exits at once (a worker that dies). `WORKER_STALL_MS`: blocks the event loop
  * that long 900 ms into the shutdown (just before the supervised lame-duck window ends).
  * `WORKER_REPORT=1` writes `worker <pid>: closed by <reason>` to stderr when the server closes.
- * `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
+ * `WORKER_LOG=1` keeps serve()'s default logger (lines on stderr), and `/throw` makes the
+ * handler throw (one logged error). `WORKER_LAME_DUCK` sets `lameDuck` (ms; unset: the default). `WORKER_PORT` is the port to bind when no socket
  * is inherited (the negative control restarts it by stopping it and starting it again).
  *
  * @module
@@ -40,6 +41,7 @@ const lameDuck = process.env.WORKER_LAME_DUCK === undefined
 async function handle(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/exit") process.exit(Number(url.searchParams.get("code") ?? "3"));
+  if (url.pathname === "/throw") throw new Error("thrown on purpose");
   if (url.pathname === "/slow") {
     await new Promise((resolve) =>
       setTimeout(resolve, Number(url.searchParams.get("ms") ?? "500"))
@@ -56,13 +58,15 @@ const server = serve({
   ...lameDuck,
   ...(stubborn ? { signals: false as const } : {}),
   // Written synchronously from the logger: with exit: true the process exits right after it.
-  logger: process.env.WORKER_REPORT === "1"
-    ? (event) => {
-      if (event.type !== "closed") return;
-      const { reason, graceful } = event.report;
-      writeSync(2, `worker ${process.pid}: closed by ${reason} (graceful ${graceful})\n`);
-    }
-    : false,
+  ...(process.env.WORKER_LOG === "1" ? {} : {
+    logger: process.env.WORKER_REPORT === "1"
+      ? (event) => {
+        if (event.type !== "closed") return;
+        const { reason, graceful } = event.report;
+        writeSync(2, `worker ${process.pid}: closed by ${reason} (graceful ${graceful})\n`);
+      }
+      : false,
+  }),
 });
 // Blocks the event loop for this long just before the listener closes, so connections queue
 // in the kernel on the closing listener (the tcp_migrate_req negative control).

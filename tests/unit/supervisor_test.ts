@@ -15,7 +15,7 @@ import type { WorkerExit, WorkerHandle, WorkerSpec } from "../../src/supervisor/
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How a fake worker behaves. */
-type Behaviour = "ready" | "fail" | "hang" | "stubborn";
+type Behaviour = "ready" | "fail" | "hang" | "stubborn" | "slow";
 
 class FakeWorker implements WorkerHandle {
   readonly generation: number;
@@ -40,7 +40,7 @@ class FakeWorker implements WorkerHandle {
     this.ready = new Promise((resolve) => (ready = resolve));
     this.exited = new Promise((resolve) => (this.#exit = resolve));
     if (behaviour === "fail") setTimeout(() => this.exit(1, null), 2);
-    if (behaviour === "ready" || behaviour === "stubborn") {
+    if (behaviour === "ready" || behaviour === "stubborn" || behaviour === "slow") {
       setTimeout(() => {
         this.isReady = true;
         ready();
@@ -58,6 +58,7 @@ class FakeWorker implements WorkerHandle {
     if (this.done) return;
     this.signals.push(signal);
     if (signal === "SIGKILL") setTimeout(() => this.exit(137, "SIGKILL"), 1);
+    else if (this.#behaviour === "slow") setTimeout(() => this.exit(0, null), 100);
     else if (this.#behaviour !== "stubborn") setTimeout(() => this.exit(0, null), 5);
   }
 }
@@ -329,4 +330,29 @@ test("a worker that dies while its replacement starts: the replacement takes its
   assert.deepEqual(system.workers[1]!.signals, []);
   system.signal("SIGTERM");
   assert.equal(await done, 0);
+});
+
+test("SIGTERM just after a restart does not signal the old workers still draining again", async () => {
+  const system = new FakeSystem();
+  system.behaviours.set(1, "slow"); // drains for 100 ms after its SIGTERM
+  const done = supervise(options(), system);
+  await system.until(/ready after/);
+  system.signal("SIGHUP");
+  await system.until(/replaced by worker 2/);
+  system.signal("SIGTERM");
+  assert.equal(system.workers[0]!.done, false, "worker 1 was still draining");
+  assert.equal(await done, 0);
+  assert.deepEqual(system.workers[0]!.signals, ["SIGTERM"], "one SIGTERM: its drain is not forced");
+  assert.deepEqual(system.workers[1]!.signals, ["SIGTERM"]);
+  // A second signal to the supervisor still forces every worker, the draining one too.
+  const again = new FakeSystem();
+  again.behaviours.set(1, "slow");
+  const stopped = supervise(options(), again);
+  await again.until(/ready after/);
+  again.signal("SIGHUP");
+  await again.until(/replaced by worker 2/);
+  again.signal("SIGTERM");
+  again.signal("SIGTERM");
+  assert.equal(await stopped, 0);
+  assert.deepEqual(again.workers[0]!.signals, ["SIGTERM", "SIGTERM"]);
 });
