@@ -46,8 +46,9 @@ export function manifest(deno: DenoJson): Record<string, unknown> {
     main: "./mod.js",
     types: "./mod.d.ts",
     // docs/ and CHANGELOG.md: the README links to them, and relative links must resolve where
-    // the README is read (an installed package, an editor). No `repository`, `homepage` or `bugs`:
-    // the project has no public repository URL yet, and a made-up one would be a dead link.
+    // the README is read (an installed package, an editor); contributing/ is not shipped. No
+    // `repository`, `homepage` or `bugs`: the project has no public repository URL yet, and a
+    // made-up one would be a dead link.
     files: ["mod.js", "mod.d.ts", "src/", "docs/", "README.md", "CHANGELOG.md", "LICENSE"],
     sideEffects: false,
     engines: { node: NODE_ENGINES },

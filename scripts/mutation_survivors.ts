@@ -1,5 +1,6 @@
 /**
- * Lists the mutants `npm run mutate` left alive, per file, as Markdown (for docs/mutation.md):
+ * Lists the mutants `npm run mutate` left alive, per file, as Markdown (for
+ * contributing/mutation.md):
  *
  *     node scripts/mutation_survivors.ts [.tmp/mutation/mutation.json]
  *

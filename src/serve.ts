@@ -105,7 +105,7 @@ export function serve(options: ServeOptions): Server {
   // `lameduck run --handover reuseport`: bind the supervisor's address with SO_REUSEPORT.
   if (reusePort) resolved = { ...resolved, ...reusePort };
   // Deno.serve and Bun.serve cannot adopt a descriptor: an inherited socket is served through
-  // node:http on every runtime (see the README's socket-activation section).
+  // node:http on every runtime (see docs/restarts.md, "On an inherited socket").
   const server = start(
     resolved,
     runtime,

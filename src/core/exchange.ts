@@ -1,7 +1,7 @@
 /**
  * One request from arrival until its response is delivered or cut: the unit of in-flight
  * accounting. The adapter decides when it ends, from the most reliable signal its runtime has
- * (see the README's runtime table).
+ * (see the runtime table of docs/runtimes.md).
  *
  * @module
  */
@@ -74,7 +74,7 @@ export class Exchange implements Flight {
     }
     if (!(result instanceof Promise)) return this.#failed(notAResponse(result));
     // The promise's own resolve is kept for the forced answer, never a closure around it:
-    // see docs/internals.md ("a closure per request") and tests/gc/.
+    // see contributing/internals.md ("a closure per request") and tests/gc/.
     return new Promise<Response>((resolve) => {
       this.#answer = resolve;
       result.then(

@@ -207,7 +207,7 @@ export interface ServeOptions {
    * replace the global `Request`, `Response` and `fetch` with lameduck's, once, when the
    * server starts listening, never undone. The handler then gets a `Request` read lazily from
    * Node's request, and a `new Response(string | bytes | null)` is sent without web streams:
-   * about 2.5x the requests per second (README, "Performance"). Both still behave as the
+   * about 2.5x the requests per second (docs/api.md, "The Node bridge"). Both still behave as the
    * platform's own: `instanceof`, `new Request(request)`, `fetch(request)`, `clone()`, bodies.
    * `false` keeps the globals and hands out native objects. Unused by Deno's and Bun's own
    * servers.

@@ -4,7 +4,7 @@
  * [--workers N|auto] [--stop-timeout MS] [--ready-timeout MS] [--force] -- <command>` restarts
  * a service with no refused or reset request: the port outlives every worker (one inherited
  * socket, or `SO_REUSEPORT` listeners), and a new worker is ready before an old one stops (see
- * the README's "Zero-downtime restarts").
+ * docs/restarts.md).
  *
  * Runs on Node (24 here; 20.19 or later): only Node can bind a socket without accepting on it.
  * The worker command can be any runtime: `serve()` adopts the inherited socket on Deno, Bun

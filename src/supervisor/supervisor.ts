@@ -150,7 +150,7 @@ function notReady(worker: WorkerHandle, timeoutMs: number): string {
   const seen = worker.connected
     ? "it connected to the notify socket but never sent READY=1: did its server start listening?"
     : "it never connected to the notify socket: does it call serve()? A Deno worker also " +
-      "needs -A or the flags in the README's Deno permissions";
+      "needs -A or the flags in docs/runtimes.md, Deno permissions";
   return `(pid ${worker.pid}) not ready after ${timeoutMs} ms (${seen})`;
 }
 

@@ -183,11 +183,11 @@ export function exitCases(runtime: RuntimeName): void {
             `exit took ${ms.toFixed(0)} ms with one silent connection open`,
           );
           // Open question: on Bun 1.4.5 the client sees this socket open 10 s after the process
-          // exited (seen every run; uninvestigated; README table). Asserted as observed, so a
+          // exited (seen every run; uninvestigated; docs/runtimes.md). Asserted as observed, so a
           // change shows up here; Deno and Node close it.
           if (runtime === "bun") {
             const ended = await Promise.race([conn.ended, sleep(2_000).then(() => "open")]);
-            assert.equal(ended, "open", "Bun now closes the silent connection: update the README");
+            assert.equal(ended, "open", "Bun now closes the silent connection: update runtimes.md");
           } else {
             await within(conn.ended, 2_000, "the silent connection to close");
           }

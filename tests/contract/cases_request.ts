@@ -107,8 +107,8 @@ export function requestCases(runtime: RuntimeName): void {
         if (runtime === "deno") {
           // Deno 2.9.6: fetch() of Deno.serve's own request object fails ("TypeError: Blob URL
           // fetch only supports GET method"; GET: "Cannot read properties of undefined (reading
-          // 'stream')"). A copy works, as the first request shows. README, runtime table.
-          assert.equal(direct.status, 500, "Deno's fetch(request) works now: update the README");
+          // 'stream')"). A copy works, as the first request shows. docs/runtimes.md.
+          assert.equal(direct.status, 500, "Deno's fetch(request) works now: update runtimes.md");
           return;
         }
         assert.equal(direct.status, 200, fx.describe());

@@ -40,7 +40,7 @@ interface WebSocketHelpers {
   websocket?: unknown;
 }
 const g = globalThis as Record<string, unknown>;
-/** Whether lameduck serves through node:http here (README: "Per-runtime behaviour"). */
+/** Whether lameduck serves through node:http here (docs/runtimes.md, "Per-runtime behaviour"). */
 const nodeHttp = (!g.Deno && !g.Bun) || process.env.LISTEN_FDS !== undefined;
 const nativeHelpers: WebSocketHelpers | undefined = nodeHttp
   ? undefined

@@ -2,10 +2,13 @@
  * The documented command lines, run as written (only binary and file paths replaced by the
  * pinned toolchain and a throw-away project):
  *
- * - the README's Deno permission lines (direct, under `lameduck run`, under systemd), in a
- *   pseudo-terminal (`script`), where Deno would stop at a permission prompt: each must start
- *   serving without one. A negative control (a server that reads an env variable itself) shows
- *   that a prompt is detected;
+ * - the README's Node Quick start: `node server.ts` in a project whose `package.json` is the
+ *   README's, and, as the README warns, the `SyntaxError` it names in a fresh `npm init -y`
+ *   project;
+ * - the Deno permission lines of docs/runtimes.md (direct, under `lameduck run`, under systemd),
+ *   in a pseudo-terminal (`script`), where Deno would stop at a permission prompt: each must
+ *   start serving without one (the direct one is also the README's Quick start line). A negative
+ *   control (a server that reads an env variable itself) shows that a prompt is detected;
  * - every `ExecStart=` line of docs/systemd.md under `systemd-socket-activate` (installed from
  *   Debian's `systemd` package when missing and root): the server must answer on the socket it
  *   was given, which the old `npx` line did not (LISTEN_PID was npx's).
@@ -54,12 +57,19 @@ writeFileSync(
     `await import(${JSON.stringify(join(project, "server.ts"))});\n`,
 );
 
-/** The README's Deno permission table: how → command. */
+const README = readFileSync(join(ROOT, "README.md"), "utf8");
+/** The README's Quick start section. */
+const QUICK_START = README.slice(
+  README.indexOf("## Quick start"),
+  README.indexOf("\n## ", README.indexOf("## Quick start") + 1),
+);
+
+/** The Deno permission table of docs/runtimes.md: how → command. */
 function denoLines(): Map<string, string> {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const page = readFileSync(join(ROOT, "docs", "runtimes.md"), "utf8");
   const lines = new Map<string, string>();
   for (
-    const [, how, command] of readme.matchAll(/^\| (directly|under [^|]+?)\s*\| `(deno [^`]+)`/gm)
+    const [, how, command] of page.matchAll(/^\| (directly|under [^|]+?)\s*\| `(deno [^`]+)`/gm)
   ) {
     lines.set(how!, command!);
   }
@@ -89,13 +99,18 @@ interface Started {
   exited: Promise<unknown>;
 }
 
-/** Starts `argv` in the project, optionally inside a pseudo-terminal; its own process group. */
-function startIn(argv: string[], tty: boolean, env: NodeJS.ProcessEnv = {}): Started {
+/** Starts `argv` in the project (or `cwd`), optionally inside a pseudo-terminal; its own process group. */
+function startIn(
+  argv: string[],
+  tty: boolean,
+  env: NodeJS.ProcessEnv = {},
+  cwd = project,
+): Started {
   const [file, args] = tty
     ? ["script", ["-qfec", argv.map(quote).join(" "), "/dev/null"]]
     : [argv[0]!, argv.slice(1)];
   const child = spawn(file, args, {
-    cwd: project,
+    cwd,
     detached: true,
     env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdio: ["pipe", "pipe", "pipe"],
@@ -140,12 +155,64 @@ async function waitFor(started: Started, pattern: RegExp, ms: number): Promise<b
 
 const PROMPT = /Deno requests|Allow\?|\[y\/n/;
 
-test("the README documents a Deno line for each way to run", () => {
+test("docs/runtimes.md documents a Deno line for each way to run; the README's is the direct one", () => {
   assert.deepEqual([...denoLines().keys()], [
     "directly",
     "under `lameduck run`",
     "under systemd (socket unit, `sd_notify`)",
   ]);
+  const quick = [...QUICK_START.matchAll(/^(deno run [^#\n]*?)\s*#/gm)].map((m) => m[1]);
+  assert.deepEqual(quick, [denoLines().get("directly")]);
+});
+
+/** The README's Node line (`node server.ts`) and the `package.json` it asks for. */
+function nodeQuickStart(): { line: string; manifest: unknown; error: string } {
+  const line = /^(node [^#\n]*?)\s*#/m.exec(QUICK_START)?.[1];
+  const manifest = /```json\n([\s\S]*?)```/.exec(QUICK_START)?.[1];
+  const error = /fails with\s+`(SyntaxError: [^`]+)`/.exec(QUICK_START)?.[1];
+  assert.ok(line && manifest && error, "the Quick start's Node line, package.json and error");
+  return { line, manifest: JSON.parse(manifest), error };
+}
+
+/** A project directory holding `server.ts` and the given `package.json`. */
+function nodeProject(name: string, manifest: unknown): string {
+  const dir = join(project, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, "package.json"), JSON.stringify(manifest));
+  writeFileSync(join(dir, "server.ts"), readFileSync(join(project, "server.ts")));
+  return dir;
+}
+
+test("the README's Node Quick start serves in a project with the documented package.json", async () => {
+  const { line, manifest } = nodeQuickStart();
+  const dir = nodeProject("node-esm", manifest);
+  const started = startIn(localize(line), false, {}, dir);
+  try {
+    assert.ok(
+      await waitFor(started, /listening on http:\/\/127\.0\.0\.1:\d+\//, 20_000),
+      started.output(),
+    );
+  } finally {
+    await stop(started);
+  }
+});
+
+test("negative control: in a fresh `npm init -y` project the Node Quick start fails as the README says", async () => {
+  const { line, error } = nodeQuickStart();
+  const dir = nodeProject("node-fresh", {});
+  const init = spawnSync("npm", ["init", "-y"], { cwd: dir, encoding: "utf8" });
+  assert.equal(init.status, 0, init.stderr);
+  assert.equal(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).type, "commonjs");
+  const started = startIn(localize(line), false, {}, dir);
+  try {
+    const quoted = new RegExp(error.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    assert.ok(await waitFor(started, quoted, 20_000), started.output());
+    await within(started.exited, 20_000, `node to exit\n${started.output()}`);
+    assert.notEqual(started.child.exitCode, 0);
+    assert.doesNotMatch(started.output(), /listening on/);
+  } finally {
+    await stop(started);
+  }
 });
 
 test("negative control: in a terminal, a Deno server reading a variable itself stops at a prompt", async () => {
@@ -230,7 +297,7 @@ test("docs/systemd.md shows the real binaries in ExecStart (no npx) and sets Wor
   for (const line of lines) assert.doesNotMatch(line, /npx/);
   const text = readFileSync(join(ROOT, "docs", "systemd.md"), "utf8");
   assert.equal(text.match(/^WorkingDirectory=\/srv\/app$/gm)?.length, 2);
-  // The systemd Deno line is the README's.
+  // The systemd Deno line is the one of docs/runtimes.md.
   const deno = lines.find((l) => l.includes("deno"))!;
   assert.equal(
     deno.replace("/usr/bin/deno", "deno").replace("/srv/app/server.ts", "server.ts"),

@@ -97,7 +97,7 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe("the npm package", () => {
-  test("the tarball holds the compiled package only: JavaScript, .d.ts, docs, README, CHANGELOG, LICENSE", () => {
+  test("the tarball holds the compiled package only: JavaScript, .d.ts, docs/ (not contributing/), README, CHANGELOG, LICENSE", () => {
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).trim().split("\n");
     const sources = files.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
     assert.deepEqual(sources, [], "TypeScript sources in the tarball");
@@ -110,10 +110,22 @@ describe("the npm package", () => {
         "LICENSE",
         "package.json",
         "docs/systemd.md",
+        "docs/api.md",
+        "docs/runtimes.md",
+        "docs/restarts.md",
       ]
     ) {
       assert.ok(files.includes(`package/${f}`), `package/${f} missing from ${tarball}`);
     }
+    // The contributors' pages (contributing/) stay in the repository.
+    assert.ok(
+      !files.some((f) => f.startsWith("package/contributing/")),
+      "contributing/ in the tarball",
+    );
+    assert.ok(
+      !files.some((f) => /\/(development|mutation|internals)\.md$/.test(f)),
+      files.join("\n"),
+    );
     assert.ok(!files.some((f) => /tests?\//.test(f)), "tests in the tarball");
   });
 

@@ -85,7 +85,7 @@ function check(t: TestContext, what: string, r: ProofResult, workers: number): v
   assert.equal(r.exitCode, 0, r.log);
 }
 
-/** The modes that lose nothing on each runtime (Deno's reuseport does not: see the README). */
+/** The modes that lose nothing on each runtime (Deno's reuseport does not: docs/restarts.md). */
 const MODES: Record<RuntimeName, ("fd" | "reuseport")[]> = {
   deno: ["fd"],
   bun: ["fd", "reuseport"],

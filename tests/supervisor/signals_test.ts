@@ -1,5 +1,5 @@
 /**
- * `lameduck run`'s promises about processes and signals (README, "Zero-downtime restarts"): the
+ * `lameduck run`'s promises about processes and signals (docs/restarts.md): the
  * serving worker dying ends the supervisor with its status; workers run in their own process
  * group, so a Ctrl-C (SIGINT to the terminal's foreground process group) reaches only the
  * supervisor, which sends the worker one SIGTERM; SIGUSR2 restarts like SIGHUP. Node workers:

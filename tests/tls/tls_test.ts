@@ -110,7 +110,7 @@ describe("HTTP/2 over TLS on deno (Deno.serve negotiates it by itself)", () => {
       // Deno (2.9.6) sends GOAWAY, Node's client replies with its own GOAWAY, and Deno closes
       // the TCP connection before the stream it promised to finish (id 3 <= last stream id 3)
       // is answered; the handler still completes server-side. If this starts answering 200,
-      // Deno fixed it: update the README's runtime table.
+      // Deno fixed it: update the runtime table of docs/runtimes.md.
       assert.equal(await slow, "stream closed without a response, code 8");
       session.destroy();
       assert.equal(await s.exit, 0, s.stderr());

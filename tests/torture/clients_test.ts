@@ -159,8 +159,8 @@ forEachRuntime("torture: abusive clients", (runtime) => {
         if (runtime === "bun") {
           // Bun 1.4.5: Bun.serve (uWS) closes a connection on which a request arrives while the
           // response ahead of it is pending, writing nothing of either (oven-sh/bun#38128,
-          // open). Asserted so that a Bun that fixes it shows here; the README says so.
-          assert.equal(text, "", `Bun answered a pipelined request: update the README (${end})`);
+          // open). Asserted so that a Bun that fixes it shows here; docs/runtimes.md says.
+          assert.equal(text, "", `Bun answered a pipelined request: update runtimes.md (${end})`);
           assert.equal((await exitOf(fx, 10_000)).code, 0, fx.describe());
           return;
         }
@@ -260,7 +260,7 @@ forEachRuntime("torture: abusive clients", (runtime) => {
 
     // README step 3: "a connection that has sent (even part of) a request is answered first".
     // Not on Deno: its shutdown() closes a connection whose request head is incomplete, and
-    // lameduck cannot reach that connection (README per-runtime table). Asserted as such, so
+    // lameduck cannot reach that connection (docs/runtimes.md table). Asserted as such, so
     // a Deno release that fixes it shows up here.
     test(
       runtime === "deno"
@@ -282,7 +282,7 @@ forEachRuntime("torture: abusive clients", (runtime) => {
             assert.equal(
               r.status,
               0,
-              `Deno answered: ${JSON.stringify(r.text)}: update the README`,
+              `Deno answered: ${JSON.stringify(r.text)}: update runtimes.md`,
             );
           } else {
             assert.equal(r.status, 200, `the client got ${JSON.stringify(r.text)} (${r.end})`);

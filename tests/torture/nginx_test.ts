@@ -16,7 +16,7 @@
  *   log was on a new upstream connection opened just as A's listener closed: the kernel resets
  *   connections still in the accept queue (Node, Bun) and Deno's shutdown() closes accepted ones
  *   it has not read. No process can stop accepting without that race; `lameduck run` (the socket
- *   never closes) or taking A out of the balancer first avoids it. See the README.
+ *   never closes) or taking A out of the balancer first avoids it. See docs/deploying.md.
  *
  * @module
  */

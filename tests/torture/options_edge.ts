@@ -55,7 +55,7 @@ async function onListen(): Promise<string[]> {
 
 /**
  * DESIGN.md: every invalid option throws at the call. `websocket` is checked on every runtime
- * (README options table): anything but an object (Bun's handlers) or a function (Node's upgrade
+ * (docs/api.md): anything but an object (Bun's handlers) or a function (Node's upgrade
  * listener) throws a TypeError naming it; an object or a function is served (each runtime
  * ignores the other's form). A rejected `ready` is never right.
  */

@@ -1,7 +1,7 @@
 /**
  * The core's small parts on their own: in-flight accounting (Flights), the one-way Latch, the
  * clock's sleep() and real timers, and the request Context. Written for the survivors of
- * `npm run mutate` (docs/mutation.md).
+ * `npm run mutate` (contributing/mutation.md).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,7 +1,8 @@
 /**
  * The core server around the shutdown sequence, in-process: what it asks the adapter, what it
  * logs and where, a failed start, the in-flight count an adapter adds to, and the readiness and
- * overload answers of its gate. Written for the survivors of `npm run mutate` (docs/mutation.md).
+ * overload answers of its gate. Written for the survivors of `npm run mutate`
+ * (contributing/mutation.md).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
