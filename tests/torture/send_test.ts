@@ -17,7 +17,7 @@ import { gzipSync } from "node:zlib";
 import type { SendConfig } from "../shared/fixture_config.ts";
 import { killLeftovers, within } from "../contract/harness.ts";
 import { type Fixture, type FixtureEvent, start } from "../contract/fixture_process.ts";
-import { RawConnection } from "../contract/raw_http.ts";
+import { RawConnection, type RawResponse } from "../contract/raw_http.ts";
 import type { RuntimeName } from "../contract/runtimes.ts";
 import { forEachRuntime } from "../contract/selection.ts";
 
@@ -102,6 +102,30 @@ async function servesOn(conn: RawConnection, what: string): Promise<void> {
   assert.equal(next.headers["set-cookie"], undefined, `${what}: no smuggled Set-Cookie`);
 }
 
+/**
+ * Sends each request on a connection of its own, checks its response, then a second request on
+ * the same connection ({@linkcode servesOn}); returns what failed, one line per request.
+ */
+async function eachOnItsConnection(
+  fx: Fixture,
+  cases: Record<string, (response: RawResponse) => void>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [request, check] of Object.entries(cases)) {
+    const [method, target] = request.split(" ") as [string, string];
+    const conn = await RawConnection.connect(fx.port);
+    try {
+      check(await conn.request(method, target, { timeoutMs: 5_000 }));
+      await servesOn(conn, request);
+    } catch (error) {
+      problems.push(`${request}: ${(error as Error).message.split("\n")[0]}`);
+    } finally {
+      conn.destroy();
+    }
+  }
+  return problems;
+}
+
 /** Bridge paths: Node on both, Deno and Bun on an inherited socket (node:http). */
 const pathsOf = (runtime: RuntimeName): Path[] =>
   runtime === "node" ? ["direct", "inherited"] : ["inherited"];
@@ -113,42 +137,44 @@ forEachRuntime("torture: responses the Node bridge cannot send as they are", (ru
     for (const path of pathsOf(runtime)) {
       test(`${path}: the framing is the bridge's: a wrong Content-Length, a handler's Transfer-Encoding, hop-by-hop fields, a 304's framing; the next request on the connection gets its own response`, async () => {
         await withSendFixture(runtime, path, {}, async (fx) => {
-          const conn = await RawConnection.connect(fx.port);
-          try {
-            for (const target of ["/length?cl=2", "/length?cl=50", "/length?cl=2&stream=1"]) {
-              const r = await conn.request("GET", target, { timeoutMs: 5_000 });
-              assert.equal(r.body, "hello world", `${target}: the whole body\n${fx.describe()}`);
-              if (target.includes("stream")) {
-                assert.equal(r.headers["content-length"], undefined, target);
-                assert.equal(r.headers["transfer-encoding"], "chunked", target);
-              } else assert.equal(r.headers["content-length"], "11", target);
-              await servesOn(conn, target);
-            }
-            const head = await conn.request("HEAD", "/length?cl=2");
-            assert.equal(head.headers["content-length"], "2", "HEAD keeps a stated length");
-            await servesOn(conn, "HEAD");
-            const chunked = await conn.request("GET", "/chunked");
-            assert.equal(chunked.body, "hello");
-            assert.equal(chunked.headers["content-length"], "5", "a known length, not chunked");
-            assert.equal(chunked.headers["transfer-encoding"], undefined);
-            await servesOn(conn, "/chunked");
-            const hop = await conn.request("GET", "/hop");
-            assert.equal(hop.body, "hop");
-            for (const name of ["upgrade", "proxy-connection", "te", "trailer"]) {
-              assert.equal(hop.headers[name], undefined, `the handler's ${name} is dropped`);
-            }
-            assert.doesNotMatch(hop.headers["keep-alive"] ?? "", /99/, "the handler's keep-alive");
-            assert.doesNotMatch(hop.headers["connection"] ?? "", /x-private/);
-            await servesOn(conn, "/hop");
-            const notModified = await conn.request("GET", "/not-modified");
-            assert.equal(notModified.status, 304);
-            assert.equal(notModified.headers["content-length"], undefined, "304: no length");
-            assert.equal(notModified.headers["transfer-encoding"], undefined, "304: no TE");
-            assert.equal(notModified.headers["etag"], '"a"');
-            await servesOn(conn, "/not-modified");
-          } finally {
-            conn.destroy();
-          }
+          const problems = await eachOnItsConnection(fx, {
+            "GET /length?cl=2": (r) => {
+              assert.equal(r.body, "hello world");
+              assert.equal(r.headers["content-length"], "11");
+            },
+            "GET /length?cl=50": (r) => {
+              assert.equal(r.body, "hello world");
+              assert.equal(r.headers["content-length"], "11");
+            },
+            "GET /length?cl=2&stream=1": (r) => {
+              assert.equal(r.body, "hello world");
+              assert.equal(r.headers["content-length"], undefined);
+              assert.equal(r.headers["transfer-encoding"], "chunked");
+            },
+            "HEAD /length?cl=2": (r) => {
+              assert.equal(r.headers["content-length"], "2", "HEAD keeps a stated length");
+            },
+            "GET /chunked": (r) => {
+              assert.equal(r.body, "hello");
+              assert.equal(r.headers["content-length"], "5", "a known length, not chunked");
+              assert.equal(r.headers["transfer-encoding"], undefined);
+            },
+            "GET /hop": (r) => {
+              assert.equal(r.body, "hop");
+              for (const name of ["upgrade", "proxy-connection", "te", "trailer"]) {
+                assert.equal(r.headers[name], undefined, `the handler's ${name} is dropped`);
+              }
+              assert.doesNotMatch(r.headers["keep-alive"] ?? "", /99/, "the handler's keep-alive");
+              assert.doesNotMatch(r.headers["connection"] ?? "", /x-private/);
+            },
+            "GET /not-modified": (r) => {
+              assert.equal(r.status, 304);
+              assert.equal(r.headers["content-length"], undefined, "304: no length");
+              assert.equal(r.headers["transfer-encoding"], undefined, "304: no TE");
+              assert.equal(r.headers["etag"], '"a"');
+            },
+          });
+          assert.deepEqual(problems, [], `\n${problems.join("\n")}\n${fx.describe()}`);
         });
       });
 
@@ -196,28 +222,25 @@ forEachRuntime("torture: responses the Node bridge cannot send as they are", (ru
 
       test(`${path}: a response that cannot be sent before its head is answered by onError and logged with its request; the connection serves on`, async () => {
         await withSendFixture(runtime, path, {}, async (fx) => {
-          const conn = await RawConnection.connect(fx.port);
-          try {
-            const targets = [
-              "/error-first",
-              "/used",
-              "/locked",
-              "/network-error",
-              "/attachment?name=a%01b",
-            ];
-            for (const target of targets) {
-              const what = `${target}\n${fx.describe()}`;
-              const r = await conn.request("GET", target, { timeoutMs: 5_000 });
-              assert.equal(r.status, 599, `onError's status: ${what}`);
-              assert.equal(r.headers["x-on-error"], "yes", what);
-              assert.match(r.body, /^onError: /, what);
-              const pathname = new URL(target, "http://x").pathname;
-              assert.equal(sendErrors(fx, pathname).length, 1, `one log line: ${what}`);
-              await servesOn(conn, target);
-            }
-          } finally {
-            conn.destroy();
-          }
+          const answeredByOnError = (target: string) => (r: RawResponse) => {
+            assert.equal(r.status, 599, "onError's status");
+            assert.equal(r.headers["x-on-error"], "yes");
+            assert.match(r.body, /^onError: /);
+            const pathname = new URL(target, "http://x").pathname;
+            assert.equal(sendErrors(fx, pathname).length, 1, "one log line naming the request");
+          };
+          const targets = [
+            "/error-first",
+            "/used",
+            "/locked",
+            "/network-error",
+            "/attachment?name=a%01b",
+          ];
+          const problems = await eachOnItsConnection(
+            fx,
+            Object.fromEntries(targets.map((t) => [`GET ${t}`, answeredByOnError(t)])),
+          );
+          assert.deepEqual(problems, [], `\n${problems.join("\n")}\n${fx.describe()}`);
         });
       });
 
