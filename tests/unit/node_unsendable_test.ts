@@ -76,7 +76,8 @@ test("send() answers a field value with a control character with done.unsendable
 
 test("send() answers Response.error() and a locked body with done.unsendable()'s response", async () => {
   const locked = () => {
-    const response = new Response(ReadableStream.from([new Uint8Array([1])]));
+    const body = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array([1])) });
+    const response = new Response(body);
     response.body!.getReader();
     return response;
   };
