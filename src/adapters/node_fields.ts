@@ -18,7 +18,7 @@
  *   the upstream's `Content-Encoding` while its body is already decoded. When that encoding is
  *   one the runtime's `fetch` decodes, it is dropped (measured on Node 24.21's undici 7.29:
  *   `gzip`, `x-gzip`, `deflate`, `br`, `zstd` and lists of them; Bun 1.4.5: one of those five,
- *   not a list; Deno 2.9.6: `gzip` and `br` only). The rule cannot see a body re-wrapped in a
+ *   not a list; Deno 2.9.6: `gzip` and `br` only; case-insensitive on all three). The rule cannot see a body re-wrapped in a
  *   new `Response` (no `url` any more), nor Bun's `fetch(url, { decompress: false })`, whose
  *   body is still encoded: there the handler must set the fields right itself.
  *
