@@ -29,6 +29,7 @@ import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { send, toRequest, type WriteOptions, writePlain } from "./node_bridge.ts";
+import { resetStatus } from "./node_head.ts";
 import { globalsInstalled, installGlobals, LazyRequest, NativeResponse } from "./node_globals.ts";
 import { REFUSED_METHODS, urlOf } from "./node_request.ts";
 import { trackUpgrades, type Upgrades } from "./node_upgrade.ts";
@@ -145,6 +146,7 @@ function internalError(error: unknown, outgoing: ServerResponse): void {
     return;
   }
   try {
+    resetStatus(outgoing); // A failed writeHead left its own: never `500 OK`.
     writePlain(outgoing, 500, "Internal Server Error\n", { keepAlive: false });
   } catch {
     outgoing.destroy();
@@ -161,8 +163,10 @@ export interface NodeAdapterOptions {
 }
 
 /**
- * Writes the handler's response; the exchange ends once it is written or the client left.
- * Returns whether that is known already (no promise).
+ * Writes the handler's response; the exchange ends once it is written or the client left. A
+ * response that cannot be sent is logged with its request through the exchange, and answered
+ * through `onError` when nothing was written yet (`send`). Returns whether the outcome is known
+ * already (no promise).
  */
 function reply(
   host: Host,

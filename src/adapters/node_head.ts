@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
+import { fieldsOf } from "./node_fields.ts";
 import { type LightParts, TEXT_TYPE } from "./node_globals.ts";
 import { finished } from "./node_pipe.ts";
 
@@ -119,7 +120,7 @@ export function writePlain(
 }
 
 /**
- * `writeHead` from the response; `length >= 0` adds a `Content-Length` unless one is set.
+ * `writeHead` from the response, with the bridge's own framing (`node_fields.ts`).
  *
  * @param response The response whose status and headers to write.
  * @param outgoing Where to write them.
@@ -133,11 +134,19 @@ export function writeHead(
   options: WriteOptions,
   length: number,
 ): ServerResponse {
-  const fields = fieldsOf(response.headers, options, length);
+  const status = response.status;
+  const fields = fieldsOf(
+    response.headers,
+    options.keepAlive,
+    options.head,
+    status,
+    length,
+    response,
+  );
   if (!options.keepAlive) outgoing.shouldKeepAlive = false;
   const text = response.statusText;
-  if (text === "") return outgoing.writeHead(response.status, fields);
-  return outgoing.writeHead(response.status, text, fields);
+  if (text === "") return outgoing.writeHead(status, fields);
+  return outgoing.writeHead(status, text, fields);
 }
 
 /**
@@ -165,8 +174,9 @@ export function writeLight(
       fields.push("connection", "close");
     }
   } else {
-    fields = fieldsOf(parts.headers, options, bodyless ? -1 : length);
-    if (!options.keepAlive) outgoing.shouldKeepAlive = false;
+    const keepAlive = options.keepAlive;
+    fields = fieldsOf(parts.headers, keepAlive, options.head, status, bodyless ? -1 : length);
+    if (!keepAlive) outgoing.shouldKeepAlive = false;
   }
   const socket = corked(outgoing);
   try {
@@ -179,34 +189,30 @@ export function writeLight(
   }
 }
 
-function fieldsOf(headers: Headers, options: WriteOptions, length: number): string[] {
-  const fields: string[] = [];
-  let framed = false;
-  const keepAlive = options.keepAlive;
-  // Iteration yields each Set-Cookie apart (Fetch "sort and combine"), on all three runtimes.
-  headers.forEach((value, name) => {
-    if (name === "content-length" || name === "transfer-encoding") framed = true;
-    else if (name === "connection" && !keepAlive) return;
-    fields.push(name, value);
-  });
-  if (length >= 0 && !framed) fields.push("content-length", String(length));
-  if (!keepAlive) fields.push("connection", "close");
-  return fields;
-}
-
 /**
- * Answers `500` with an empty body when the response cannot be sent (its body is locked, or
- * errored before its first chunk), and closes the connection.
+ * Answers `500` with an empty body when nothing else can be sent (the response and `onError`'s
+ * answer both failed before their head), and closes the connection.
  *
- * @param outgoing Where to write.
+ * @param outgoing Where to write; its head not sent yet.
  * @returns `"errored"`.
  */
 export function failBeforeHead(outgoing: ServerResponse): "errored" {
   try {
+    resetStatus(outgoing);
     writePlain(outgoing, 500, "", { keepAlive: false });
     finished(outgoing);
   } catch {
     outgoing.destroy();
   }
   return "errored";
+}
+
+/**
+ * Before a second `writeHead` after one that threw: that one left its status text behind (on all
+ * three runtimes' `node:http`), which would make a `500` say `500 OK`.
+ *
+ * @param outgoing The response whose `writeHead` failed.
+ */
+export function resetStatus(outgoing: ServerResponse): void {
+  outgoing.statusMessage = "";
 }

@@ -116,11 +116,18 @@ export class H2Response extends Http2ServerResponse {
   }
 }
 
-// Node's compat response has no `destroyed` (@types/node declares one): the stream's.
+// Node's compat response has no `destroyed` (@types/node declares one): the stream's. Its
+// `statusMessage` warns on every use (HTTP/2 has none): here it is silently empty, as the bridge
+// resets it after a failed `writeHead`.
 // `writableFinished` is the stream's too, but Node 24 also finishes the writable side of a
 // stream the client reset (RST_STREAM): a reset stream did not finish, as a closed HTTP/1.1
 // socket did not. (@types/node declares both as properties: the class cannot override them.)
 Object.defineProperties(H2Response.prototype, {
+  statusMessage: {
+    configurable: true,
+    get: (): string => "",
+    set: (_text: string): void => {},
+  },
   destroyed: {
     configurable: true,
     get(this: H2Response): boolean {

@@ -6,7 +6,14 @@
  */
 import type { ServerResponse } from "node:http";
 import { LightResponse } from "./node_globals.ts";
-import { corked, failBeforeHead, writeHead, writeLight, type WriteOptions } from "./node_head.ts";
+import {
+  corked,
+  failBeforeHead,
+  resetStatus,
+  writeHead,
+  writeLight,
+  type WriteOptions,
+} from "./node_head.ts";
 import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pipe.ts";
 
 /**
@@ -28,7 +35,7 @@ const ignore = (): void => {};
  * chunk. `HEAD`, `204` and `304` get no body, and the unread body is cancelled. If the client
  * goes away first, the body stream is cancelled (its `cancel()` runs). If the body errors after
  * the headers were sent, the connection is destroyed so the client sees a truncated response;
- * before, a `500` is sent. A response the handler already wrote to `outgoing` itself is left
+ * before, a `500` is sent. The framing fields are the bridge's own (`node_fields.ts`). A response the handler already wrote to `outgoing` itself is left
  * alone (its body is cancelled) and the outcome follows `outgoing`.
  *
  * @param response The response to send.
@@ -61,16 +68,29 @@ export function writeResponse(
   return typeof outcome === "string" ? Promise.resolve(outcome) : outcome;
 }
 
-/** Told when a response is written, or the client left (the adapter's exchange). */
+/**
+ * Told when a response is written, or the client left (the adapter's exchange), and of a
+ * response that cannot be sent (`Exchange.unsendable`, `Exchange.cut`).
+ */
 export interface Completion {
   /** Called once, after the outcome is known. */
   end(): void;
+  /**
+   * The response failed before its head was written: logs `error` and returns the response to
+   * send instead (`onError`'s). Without it, a plain `500` is sent.
+   */
+  unsendable?(error: unknown): Promise<Response>;
+  /** Logs a response that cannot be sent and is not answered by `unsendable`: it was cut. */
+  cut?(error: unknown): void;
 }
 
 /**
  * {@linkcode writeResponse} for the adapter's hot path: without a promise when the outcome is
  * known at once (no body, `HEAD`, an error before the head), and calling `done.end()` once it
- * is known (cheaper than chaining on the promise). Never throws or rejects.
+ * is known (cheaper than chaining on the promise). Never throws or rejects. A response that
+ * fails before its head (a field value the wire forbids, `Response.error()`, a used or locked
+ * body, a body that errors before its first chunk) is answered with `done.unsendable(error)`
+ * instead; one that fails after it is cut (`done.cut(error)`, the connection destroyed).
  */
 export function send(
   response: Response,
@@ -81,14 +101,12 @@ export function send(
   if (response instanceof LightResponse && !outgoing.headersSent && !outgoing.destroyed) {
     const parts = LightResponse.parts(response);
     if (parts !== undefined) {
-      let outcome: WriteOutcome;
       try {
         writeLight(parts, outgoing, options);
-        outcome = finished(outgoing);
-      } catch {
-        outgoing.destroy();
-        outcome = "errored";
+      } catch (error) {
+        return failed(error, outgoing, options, done);
       }
+      const outcome = finished(outgoing);
       done?.end();
       return outcome;
     }
@@ -104,24 +122,58 @@ export function send(
     return outcome;
   }
   const status = response.status;
-  let outcome: WriteOutcome;
   if (body === null || options.head || status === 204 || status === 304) {
     body?.cancel().catch(ignore);
     const length = body === null && !options.head && status !== 204 && status !== 304 ? 0 : -1;
     try {
+      if (status === 0) throw new TypeError("Response.error() is a network error: nothing to send");
       writeHead(response, outgoing, options, length).end();
-      outcome = finished(outgoing);
-    } catch {
-      outgoing.destroy();
-      outcome = "errored";
+    } catch (error) {
+      return failed(error, outgoing, options, done);
     }
   } else {
     const reader = lock(body);
     if (reader !== undefined) return sendBody(response, outgoing, options, reader, done);
-    outcome = failBeforeHead(outgoing); // The body is locked.
+    const error = new TypeError(
+      response.bodyUsed ? "The response body was already read" : "The response body is locked",
+    );
+    return failed(error, outgoing, options, done);
   }
+  const outcome = finished(outgoing);
   done?.end();
   return outcome;
+}
+
+/**
+ * `response` could not be sent. Before its head: answered with `done.unsendable(error)`'s
+ * response (a plain `500` if that fails too, or without `unsendable`). After it: the connection
+ * is destroyed, so the client sees a truncated response. Calls `done.end()` once settled.
+ */
+function failed(
+  error: unknown,
+  outgoing: ServerResponse,
+  options: WriteOptions,
+  done: Completion | undefined,
+): WriteOutcome | Promise<WriteOutcome> {
+  if (outgoing.destroyed) {
+    done?.end();
+    return "cancelled";
+  }
+  if (outgoing.headersSent || done?.unsendable === undefined) {
+    done?.cut?.(error);
+    let outcome: WriteOutcome = "errored";
+    if (outgoing.headersSent) outgoing.destroy();
+    else outcome = failBeforeHead(outgoing);
+    done?.end();
+    return outcome;
+  }
+  return done.unsendable(error).then((answer) => {
+    resetStatus(outgoing);
+    // Without `unsendable`: if this one fails too, a plain 500.
+    const second: Completion = { end: () => done.end() };
+    if (done.cut !== undefined) second.cut = (error) => done.cut!(error);
+    return send(answer, outgoing, options, second);
+  });
 }
 
 /** A read whose outcome can be looked at synchronously once it has settled. */
@@ -149,6 +201,8 @@ async function sendBody(
   reader: Reader,
   done: Completion | undefined,
 ): Promise<WriteOutcome> {
+  /** `failed()` calls `done.end()` itself. */
+  let handedOver = false;
   try {
     // The reader's `closed` says whether a first chunk was also the last one without a second
     // read (each read costs measurably: a static body is read once).
@@ -164,13 +218,8 @@ async function sendBody(
     if (first === undefined) {
       writeHead(response, outgoing, options, -1).flushHeaders();
     } else if (first.done) {
-      try {
-        writeHead(response, outgoing, options, 0).end();
-        return finished(outgoing);
-      } catch {
-        outgoing.destroy();
-        return "errored";
-      }
+      writeHead(response, outgoing, options, 0).end();
+      return finished(outgoing);
     } else {
       const chunk = first.value;
       for (let i = 0; i < SOON && !ended; i++) await undefined;
@@ -197,12 +246,10 @@ async function sendBody(
     return await pipe(reader, pending, outgoing);
   } catch (error) {
     reader.cancel(error).catch(ignore);
-    if (outgoing.destroyed) return "cancelled";
-    if (!outgoing.headersSent) return failBeforeHead(outgoing);
-    outgoing.destroy();
-    return "errored";
+    handedOver = true;
+    return await failed(error, outgoing, options, done);
   } finally {
-    done?.end();
+    if (!handedOver) done?.end();
   }
 }
 

@@ -77,3 +77,9 @@ export interface TortureConfig extends JsonServeOptions {
 export function readFixtureConfig<C extends object>(raw: string | undefined): C {
   return JSON.parse(raw ?? "{}") as C;
 }
+
+/** tests/torture/send_fixture.ts: `serve()` options plus the port of the test's upstream. */
+export interface SendConfig extends JsonServeOptions {
+  /** The port of the node:http upstream that `/proxy` fetches from. */
+  upstream?: number;
+}
