@@ -16,7 +16,7 @@ import type { Adapter, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { DrainCounts } from "../core/flights.ts";
 import { errorResponse, withConnectionClose } from "../core/responses.ts";
-import { instead, unsendable } from "./native_send.ts";
+import { instead, unsendable, withoutDecodedEncoding } from "./native_send.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
 import { bunRequest } from "./bun_url.ts";
 import { badRequestResponse } from "./request_url.ts";
@@ -122,7 +122,8 @@ function handle(
     return host.draining ? withConnectionClose(response) : response;
   };
   // What Bun cannot send is answered through onError instead (native_send.ts).
-  return Promise.resolve(response).then((response) => {
+  return Promise.resolve(response).then((answer) => {
+    const response = withoutDecodedEncoding(answer);
     const error = unsendable(response);
     return error === undefined ? settle(response) : instead(exchange, error).then(settle);
   });

@@ -19,6 +19,7 @@
 import type { Exchange } from "../core/exchange.ts";
 import { unsendableField } from "../core/fields.ts";
 import { errorResponse } from "../core/responses.ts";
+import { decodedByFetch } from "./fetch_decoded.ts";
 
 /**
  * Returns a `TypeError` saying why the native servers cannot send `response`, or `undefined`.
@@ -46,4 +47,22 @@ export async function instead(exchange: Exchange, error: TypeError): Promise<Res
   if (again === undefined) return answer;
   exchange.cut(new TypeError(`onError's answer cannot be sent either: ${again.message}`));
   return errorResponse();
+}
+
+/**
+ * Bun only: `Bun.serve` sends a `fetch()` result's `Content-Encoding` as it is, although Bun's
+ * `fetch` decoded the body (Bun 1.4.5: `return fetch(upstream)` of a gzip upstream reaches the
+ * client as a plain body that says `gzip`, which the client cannot decode; no upstream issue
+ * found; regression test in tests/torture/send_test.ts). `Deno.serve` drops the field itself.
+ * Returns a copy without the field and its compressed length, or `response` as it is. Asked of
+ * responses that arrive through a promise, as every `fetch()` result does.
+ */
+export function withoutDecodedEncoding(response: Response): Response {
+  if (response.url === "") return response;
+  const encoding = response.headers.get("content-encoding");
+  if (encoding === null || !decodedByFetch(encoding)) return response;
+  const copy = new Response(response.body, response);
+  copy.headers.delete("content-encoding");
+  copy.headers.delete("content-length");
+  return copy;
 }

@@ -14,27 +14,13 @@
  *   `Upgrade`, `Proxy-Connection`, `TE`, `Trailer`) are dropped; the bridge writes its own
  *   `Connection`. A handler's `Connection: close` is honoured: the bridge sends `Connection:
  *   close` and closes the connection after the response.
- * - A response from `fetch()` (its `url` is not empty: a constructed `Response` has none) keeps
- *   the upstream's `Content-Encoding` while its body is already decoded. When that encoding is
- *   one the runtime's `fetch` decodes, it is dropped (measured on Node 24.21's undici 7.29:
- *   `gzip`, `x-gzip`, `deflate`, `br`, `zstd` and lists of them; Bun 1.4.5: one of those five,
- *   not a list; Deno 2.9.6: `gzip` and `br` only; case-insensitive on all three). The rule cannot see a body re-wrapped in a
- *   new `Response` (no `url` any more), nor Bun's `fetch(url, { decompress: false })`, whose
- *   body is still encoded: there the handler must set the fields right itself.
+ * - A `fetch()` result whose `Content-Encoding` the runtime's `fetch` has already decoded loses
+ *   that field and its compressed `Content-Length` (`fetch_decoded.ts`).
  *
  * @module
  */
 import { unsendableField } from "../core/fields.ts";
-
-const IS_DENO = (globalThis as { Deno?: unknown }).Deno !== undefined;
-const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
-
-/** The `Content-Encoding` values the runtime's `fetch` decodes (see the module comment). */
-const DECODED = IS_DENO
-  ? /^(?:gzip|br)$/i
-  : IS_BUN
-  ? /^(?:gzip|x-gzip|deflate|br|zstd)$/i
-  : /^(?:gzip|x-gzip|deflate|br|zstd)(?:[ \t]*,[ \t]*(?:gzip|x-gzip|deflate|br|zstd))*$/i;
+import { decodedByFetch } from "./fetch_decoded.ts";
 
 /** Whether a `Connection` field value asks to close (the `close` token). */
 const CLOSE = /(?:^|[ \t,])close(?:$|[ \t,])/i;
@@ -92,7 +78,7 @@ export function fieldsOf(
   });
   if (
     encoding >= 0 && response !== undefined && response.url !== "" &&
-    DECODED.test(fields[encoding + 1]!)
+    decodedByFetch(fields[encoding + 1]!)
   ) {
     fields.splice(encoding, 2);
     stated = undefined; // The compressed length.

@@ -183,14 +183,36 @@ export function writeLight(
     if (parts.statusText === "") outgoing.writeHead(status, fields);
     else outgoing.writeHead(status, parts.statusText, fields);
     if (bodyless || body === null) outgoing.end();
-    else outgoing.end(body);
+    else if (
+      typeof body === "string" && (parts.headers !== undefined || parts.statusText !== "") &&
+      wideHead(fields, parts.statusText)
+    ) {
+      outgoing.end(Buffer.from(body));
+    } else outgoing.end(body);
   } finally {
     socket?.uncork();
   }
 }
 
+/** A character above U+007F. */
+const WIDE = /[\u0080-\uffff]/;
+
 /**
- * Answers `500` with an empty body when nothing else can be sent (the response and `onError`'s
+ * Whether the head has a character above U+007F (obs-text, e.g. `filename="café"`). `node:http`
+ * writes a head together with the first string chunk in that chunk's encoding: with a
+ * `Content-Length` and `end(text)` such a head goes out as UTF-8 (`é` as two bytes), not as the
+ * one byte per character a field value is everywhere else (Node 24.21, Deno's and Bun's
+ * `node:http`, and `writeHead` with a byte body; no upstream issue found; regression test in
+ * tests/contract/cases_send.ts). Such a response's text body is handed over as bytes.
+ */
+function wideHead(fields: string[], statusText: string): boolean {
+  if (statusText !== "" && WIDE.test(statusText)) return true;
+  for (let i = 1; i < fields.length; i += 2) if (WIDE.test(fields[i]!)) return true;
+  return false;
+}
+
+/**
+ * Answers `500 Internal Server Error` (the core's default answer's text) when nothing else can be sent (the response and `onError`'s
  * answer both failed before their head), and closes the connection.
  *
  * @param outgoing Where to write; its head not sent yet.
@@ -199,7 +221,7 @@ export function writeLight(
 export function failBeforeHead(outgoing: ServerResponse): "errored" {
   try {
     resetStatus(outgoing);
-    writePlain(outgoing, 500, "", { keepAlive: false });
+    writePlain(outgoing, 500, "Internal Server Error\n", { keepAlive: false });
     finished(outgoing);
   } catch {
     outgoing.destroy();

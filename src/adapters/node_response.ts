@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
+import { unsendableField } from "../core/fields.ts";
 import { LightResponse } from "./node_globals.ts";
 import {
   corked,
@@ -104,7 +105,7 @@ export function send(
       try {
         writeLight(parts, outgoing, options);
       } catch (error) {
-        return failed(error, outgoing, options, done);
+        return failed(named(error, parts.headers), outgoing, options, done);
       }
       const outcome = finished(outgoing);
       done?.end();
@@ -129,7 +130,7 @@ export function send(
       if (status === 0) throw new TypeError("Response.error() is a network error: nothing to send");
       writeHead(response, outgoing, options, length).end();
     } catch (error) {
-      return failed(error, outgoing, options, done);
+      return failed(named(error, response.headers), outgoing, options, done);
     }
   } else {
     const reader = lock(body);
@@ -142,6 +143,19 @@ export function send(
   const outcome = finished(outgoing);
   done?.end();
   return outcome;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The error to log for a `writeHead` that threw: Node's `ERR_INVALID_CHAR` names the field but
+ * not its value; the message every runtime logs for it (`unsendableField`) names both.
+ */
+function named(error: unknown, headers: Headers | undefined): unknown {
+  if ((error as { code?: unknown } | null)?.code !== "ERR_INVALID_CHAR" || !headers) return error;
+  return unsendableField(headers) ?? error;
 }
 
 /**
@@ -171,7 +185,14 @@ function failed(
     resetStatus(outgoing);
     // Without `unsendable`: if this one fails too, a plain 500.
     const second: Completion = { end: () => done.end() };
-    if (done.cut !== undefined) second.cut = (error) => done.cut!(error);
+    if (done.cut !== undefined) {
+      second.cut = (error) =>
+        done.cut!(
+          new TypeError(`onError's answer cannot be sent either: ${describeError(error)}`, {
+            cause: error,
+          }),
+        );
+    }
     return send(answer, outgoing, options, second);
   });
 }
@@ -247,7 +268,7 @@ async function sendBody(
   } catch (error) {
     reader.cancel(error).catch(ignore);
     handedOver = true;
-    return await failed(error, outgoing, options, done);
+    return await failed(named(error, response.headers), outgoing, options, done);
   } finally {
     if (!handedOver) done?.end();
   }

@@ -45,10 +45,6 @@ async function answer(conn: RawConnection, path: string): Promise<RawResponse | 
 
 /** Registers these cases for `runtime` (inside its describe block). */
 export function sendCases(runtime: RuntimeName): void {
-  // The Node bridge writes the Response itself; its answer to these responses comes with the
-  // bridge's own fix (see node_check.ts), and these cases then run on Node too.
-  if (runtime === "node") return;
-
   test("a header value with a control character (a query parameter copied into it) gets onError's answer, logged with the request; the connection and the server serve on", async () => {
     await withFixture(runtime, { onError: "teapot" }, async (fx) => {
       const conn = await RawConnection.connect(fx.port);
@@ -106,11 +102,24 @@ export function sendCases(runtime: RuntimeName): void {
       const logged = sendErrors(fx, path);
       assert.equal(logged.length, 2, fx.describe());
       assert.match(logged[1]!, /onError's answer cannot be sent either: .*x-bad/);
-      const fast = await answer(conn, "/fast");
+      // The Node bridge closes the connection after its last-resort 500 (a failed writeHead leaves
+      // node:http's response in a state no second answer should share a connection with); the
+      // native servers keep it. Either way the server serves on.
+      if (runtime === "node") {
+        assert.equal(r.headers["connection"], "close");
+        assert.match(await conn.ended, /fin/);
+      }
+      const next = runtime === "node" ? await RawConnection.connect(fx.port) : conn;
+      const fast = await answer(next, "/fast");
       assert.ok(typeof fast !== "string" && fast.body === "fast", String(fast));
       conn.destroy();
+      next.destroy();
     });
   });
+
+  // The rest asserts what the native servers do with what lameduck cannot see before the head;
+  // the Node bridge reads every body itself (its cases: tests/torture/send_test.ts).
+  if (runtime === "node") return;
 
   // A locked body only shows when the body is read, which would cost a stream for every
   // response (native_send.ts); the runtime refuses it instead.

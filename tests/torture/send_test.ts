@@ -130,6 +130,35 @@ async function eachOnItsConnection(
 const pathsOf = (runtime: RuntimeName): Path[] =>
   runtime === "node" ? ["direct", "inherited"] : ["inherited"];
 
+forEachRuntime("torture: a decoded fetch() result on the native servers", (runtime) => {
+  if (runtime === "node") return;
+  describe(`torture: return fetch(upstream) on ${runtime === "deno" ? "Deno.serve" : "Bun.serve"}`, () => {
+    after(killLeftovers);
+    test("direct: a gzip upstream's decoded body reaches the client without Content-Encoding; the next request gets its own response", async () => {
+      const { decoded, gzip } = smugglingBody();
+      const origin = await upstream(gzip);
+      try {
+        await withSendFixture(runtime, "direct", { upstream: origin.port }, async (fx) => {
+          const conn = await RawConnection.connect(fx.port);
+          try {
+            const r = await conn.request("GET", "/proxy", { timeoutMs: 5_000 });
+            assert.equal(r.status, 200, fx.describe());
+            assert.equal(r.headers["content-encoding"], undefined, "the body is decoded");
+            assert.equal(r.body, decoded, "the whole decoded body");
+            const length = r.headers["content-length"];
+            if (length !== undefined) assert.equal(Number(length), decoded.length);
+            await servesOn(conn, "/proxy");
+          } finally {
+            conn.destroy();
+          }
+        });
+      } finally {
+        origin.close();
+      }
+    });
+  });
+});
+
 forEachRuntime("torture: responses the Node bridge cannot send as they are", (runtime) => {
   describe(`torture: the Node bridge's response side on ${runtime}`, () => {
     after(killLeftovers);
