@@ -128,10 +128,10 @@ interface Connection {
   /** When it was accepted (`performance.now()`). */
   acceptedAt: number;
   /**
-   * Once the listener closed while bytes were arriving with no request in flight: until when
-   * (`performance.now()`) they may go on arriving ({@linkcode ARRIVAL_GRACE_MS}); 0 before.
+   * Bytes arriving with no request in flight once the listener closed get
+   * {@linkcode ARRIVAL_GRACE_MS}: `"none"` before that, `"running"` during it, `"over"` after.
    */
-  lingerUntil: number;
+  arrival: "none" | "running" | "over";
   /** The client's address, read once per connection (each read is a system call). */
   remote: RemoteAddress | undefined;
 }
@@ -231,20 +231,22 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
 
   /**
    * While closing: closes `socket` unless a request is in flight on it. Bytes still arriving
-   * (a request head, an unread body) get until {@linkcode ARRIVAL_GRACE_MS} after the first
-   * look; a connection accepted just now, {@linkcode FIRST_REQUEST_GRACE_MS} to send anything.
+   * (a request head, an unread body) get {@linkcode ARRIVAL_GRACE_MS} from the first look; a
+   * connection accepted just now, {@linkcode FIRST_REQUEST_GRACE_MS} to send anything.
    */
   const closeIfIdle = (socket: Socket, connection: Connection): void => {
     if (connection.active > 0) return;
-    const now = performance.now();
     if (socket.bytesRead !== connection.mark) {
-      if (connection.lingerUntil === 0) {
-        connection.lingerUntil = now + ARRIVAL_GRACE_MS;
-        setTimeout(() => closeIfIdle(socket, connection), ARRIVAL_GRACE_MS).unref();
+      if (connection.arrival === "none") {
+        connection.arrival = "running";
+        setTimeout(() => {
+          connection.arrival = "over";
+          closeIfIdle(socket, connection);
+        }, ARRIVAL_GRACE_MS).unref();
       }
-      if (now < connection.lingerUntil) return;
+      if (connection.arrival === "running") return;
     } else {
-      const wait = connection.acceptedAt + FIRST_REQUEST_GRACE_MS - now;
+      const wait = connection.acceptedAt + FIRST_REQUEST_GRACE_MS - performance.now();
       if (connection.mark === 0 && wait > 0) {
         setTimeout(() => closeIfIdle(socket, connection), wait).unref();
         return;
@@ -452,7 +454,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
             active: 0,
             mark: 0,
             acceptedAt: performance.now(),
-            lingerUntil: 0,
+            arrival: "none",
             remote: undefined,
           };
           connections.set(socket, connection);
