@@ -8,11 +8,12 @@
  * - `ctx.signal` follows `request.signal`, which Bun aborts only when the client leaves.
  * - `stop(false)` waits forever for open WebSockets, so the adapter tracks them and closes
  *   them with `1001 Going Away` when the listener closes; `stop(true)` forces.
- * - `stop(false)` also waits for connections that carry no request: a silent one accepted 2 s
- *   or more before it (one 100 ms old does not hold it), a request head still arriving, the
- *   unread body of a request already answered (Bun 1.4.5; no upstream issue found). Bun names
- *   no connection, so {@linkcode ARRIVAL_GRACE_MS} after the listener closed, once nothing is
- *   in flight, `stop(true)` closes what is left.
+ * - `stop(false)` waits for every open connection (oven-sh/bun#35130) and closes idle ones
+ *   (#37074), but not those that carry no request and are not idle to Bun: a request head
+ *   still arriving (spared by design), the unread body of a request already answered, a silent
+ *   connection accepted 2 s or more before (one 100 ms old is closed; Bun 1.4.5, no upstream
+ *   issue found). Bun names no connection, so {@linkcode ARRIVAL_GRACE_MS} after the listener
+ *   closed, once nothing is in flight, `stop(true)` closes what is left.
  *
  * @module
  */

@@ -445,6 +445,14 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
           s.on("session", (session: ServerHttp2Session) => tracked.add(session));
         }
         upgrades = trackUpgrades(s, websocket);
+        if (typeof websocket === "function") {
+          // An upgraded connection carries its exchange until it closes: never idle here
+          // (`upgrades` counts it in flight, `force()` cuts it).
+          s.on("upgrade", (_incoming: IncomingMessage, socket: Socket) => {
+            const connection = connections.get(socket);
+            if (connection) connection.active++;
+          });
+        }
         let origin = `${scheme}://${hostname}:${port}`;
         // With TLS, the socket a request arrives on is the TLS socket of `secureConnection`.
         s.on(tls && !bridged ? "secureConnection" : "connection", (socket: Socket) => {
