@@ -8,6 +8,12 @@
  * - `ctx.signal` follows `request.signal`, which Bun aborts only when the client leaves.
  * - `stop(false)` waits forever for open WebSockets, so the adapter tracks them and closes
  *   them with `1001 Going Away` when the listener closes; `stop(true)` forces.
+ * - `stop(false)` waits for every open connection (oven-sh/bun#35130) and closes idle ones
+ *   (#37074), but not those that carry no request and are not idle to Bun: a request head
+ *   still arriving (spared by design), the unread body of a request already answered, a silent
+ *   connection accepted 2 s or more before (one 100 ms old is closed; Bun 1.4.5, no upstream
+ *   issue found). Bun names no connection, so {@linkcode ARRIVAL_GRACE_MS} after the listener
+ *   closed, once nothing is in flight, `stop(true)` closes what is left.
  *
  * @module
  */
@@ -53,6 +59,20 @@ interface BunLike {
 }
 
 const Bun = (globalThis as unknown as { Bun: BunLike }).Bun;
+
+/**
+ * How long after the listener closed connections without a request in flight may stay: a
+ * request head that completes in time is answered. The same bound as the Node adapter's (see
+ * there): far below `drainTimeout`'s default, so such a connection never holds the drain.
+ */
+const ARRIVAL_GRACE_MS = 1_000;
+
+/**
+ * After the grace, how often to look again while something is in flight: Bun tells nothing
+ * when a streaming body ends (`pendingRequests` just drops). Only during a drain, and bounded
+ * by its deadline.
+ */
+const RECHECK_MS = 100;
 
 /**
  * `ctx` on Bun: `server` for `hono/bun`'s helpers; `remoteAddr` asks `server.requestIP()`
@@ -175,6 +195,12 @@ export function createAdapter(): Adapter {
   const sockets = new Set<ServerWebSocket>();
   /** Requests whose handler has not settled. */
   const running = new Set<Request>();
+  const pending = (): number => {
+    if (!server) return 0;
+    let orphans = 0;
+    for (const request of running) if (request.signal.aborted) orphans++;
+    return server.pendingRequests + orphans;
+  };
   return {
     runtime: "bun",
     listen({ port, hostname, websocket, tls, reusePort }, host): Promise<ListenAddress> {
@@ -198,8 +224,21 @@ export function createAdapter(): Adapter {
     },
     close(): Promise<void> {
       if (closed) return closed;
-      closed = server ? server.stop(false) : Promise.resolve();
+      const stopping = server;
+      if (!stopping) return closed = Promise.resolve();
+      let stopped = false;
+      closed = stopping.stop(false).finally(() => {
+        stopped = true;
+        clearTimeout(timer);
+      });
       for (const ws of sockets) ws.close(1001, "Server shutting down");
+      // What stop(false) still waits for once nothing is in flight carries no request.
+      const sweep = () => {
+        if (stopped) return;
+        if (pending() + sockets.size > 0) timer = setTimeout(sweep, RECHECK_MS);
+        else stopping.stop(true).catch(() => {});
+      };
+      let timer = setTimeout(sweep, ARRIVAL_GRACE_MS);
       return closed;
     },
     force(): void {
@@ -208,12 +247,7 @@ export function createAdapter(): Adapter {
     open(): number {
       return sockets.size;
     },
-    pending(): number {
-      if (!server) return 0;
-      let orphans = 0;
-      for (const request of running) if (request.signal.aborted) orphans++;
-      return server.pendingRequests + orphans;
-    },
+    pending,
     completed(counts: Readonly<DrainCounts>): number {
       // Every request in flight when the drain started, or started since, ended either cut
       // or by itself; the core's count misses streams that ended after their handler.

@@ -69,6 +69,29 @@ function bridgeConnections(server: Server, tls: SecureContext | undefined): NetS
 const FIRST_REQUEST_GRACE_MS = 250;
 
 /**
+ * How long after the listener closed a connection with no request in flight may go on
+ * receiving: a request head still arriving (a slow client, or slowloris), or the unread body of
+ * a request already answered. A head that completes in time is answered (`Connection: close`);
+ * then, or past this, the connection is closed. Such a connection is not in flight (the drain
+ * report does not count it), so it must not hold the drain: Go's `Shutdown` closes a connection
+ * that never completed a request after 5 s; this is shorter, far below `drainTimeout`'s default,
+ * so that a connection that carries nothing never decides how long a drain takes.
+ */
+const ARRIVAL_GRACE_MS = 1_000;
+
+/**
+ * After a response ended, the rest of a request body the handler did not read is read and
+ * discarded for at most this long and this many bytes, then the connection is closed. Node
+ * itself would read it forever (`IncomingMessage._dump`), so a client uploading slowly to a
+ * handler that answered without reading would keep its connection, and the drain, open.
+ * Reading it at all lets a client still sending get the response before the close (closing
+ * with unread bytes resets the connection, and a reset can make the client drop the response).
+ * The same bounds as `@hono/node-server`'s time cap; bytes well below its 64 MiB.
+ */
+const UNREAD_BODY_MS = 500;
+const UNREAD_BODY_BYTES = 1024 * 1024;
+
+/**
  * `ctx` on Node: `incoming` and `outgoing` for `@hono/node-server`'s helpers; `remoteAddr`
  * from the socket, read when used. The adapter itself reports a client that left.
  */
@@ -105,6 +128,11 @@ interface Connection {
   mark: number;
   /** When it was accepted (`performance.now()`). */
   acceptedAt: number;
+  /**
+   * Bytes arriving with no request in flight once the listener closed get
+   * {@linkcode ARRIVAL_GRACE_MS}: `"none"` before that, `"running"` during it, `"over"` after.
+   */
+  arrival: "none" | "running" | "over";
   /** The client's address, read once per connection (each read is a system call). */
   remote: RemoteAddress | undefined;
 }
@@ -113,6 +141,7 @@ interface Connection {
 interface Pending {
   connection: Connection | undefined;
   socket: Socket;
+  incoming: IncomingMessage;
   exchange: Exchange | undefined;
   /** The handler's request when the globals are replaced. */
   lazy: LazyRequest | undefined;
@@ -204,15 +233,63 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
   /** HTTP/2 sessions, with `tls` on Node. */
   let sessions: Sessions | undefined;
 
-  /** Closes `socket` if no request is in progress on it (not even partly received). */
+  /**
+   * While closing: closes `socket` unless a request is in flight on it. Bytes still arriving
+   * (a request head, an unread body) get {@linkcode ARRIVAL_GRACE_MS} from the first look; a
+   * connection accepted just now, {@linkcode FIRST_REQUEST_GRACE_MS} to send anything.
+   */
   const closeIfIdle = (socket: Socket, connection: Connection): void => {
-    if (connection.active > 0 || socket.bytesRead !== connection.mark) return;
-    const wait = connection.acceptedAt + FIRST_REQUEST_GRACE_MS - performance.now();
-    if (connection.mark === 0 && wait > 0) {
-      setTimeout(() => closeIfIdle(socket, connection), wait).unref();
-      return;
+    if (connection.active > 0) return;
+    if (socket.bytesRead !== connection.mark) {
+      if (connection.arrival === "none") {
+        connection.arrival = "running";
+        setTimeout(() => {
+          connection.arrival = "over";
+          closeIfIdle(socket, connection);
+        }, ARRIVAL_GRACE_MS).unref();
+      }
+      if (connection.arrival === "running") return;
+    } else {
+      const wait = connection.acceptedAt + FIRST_REQUEST_GRACE_MS - performance.now();
+      if (connection.mark === 0 && wait > 0) {
+        setTimeout(() => closeIfIdle(socket, connection), wait).unref();
+        return;
+      }
     }
     socket.destroy();
+  };
+
+  /**
+   * The response to `incoming` ended before its body was read: read and discard the rest, at
+   * most {@linkcode UNREAD_BODY_MS} and {@linkcode UNREAD_BODY_BYTES}, then close the
+   * connection. Once the body ended, the connection is idle.
+   */
+  const discardUnread = (
+    incoming: IncomingMessage,
+    socket: Socket,
+    connection: Connection,
+  ): void => {
+    let bytes = 0;
+    const cut = () => {
+      done();
+      socket.destroy();
+    };
+    const timer = setTimeout(cut, UNREAD_BODY_MS).unref();
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > UNREAD_BODY_BYTES) cut();
+    };
+    const done = () => {
+      clearTimeout(timer);
+      incoming.off("data", onData).off("end", ended).off("error", done);
+    };
+    const ended = () => {
+      done();
+      connection.mark = socket.bytesRead;
+      if (closing) closeIfIdle(socket, connection);
+    };
+    incoming.on("data", onData).on("end", ended).on("error", done);
+    incoming.resume();
   };
 
   /** A connection closed. */
@@ -220,18 +297,22 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
     connections.delete(this);
   }
 
-  /** A request on `connection` is over: its connection may be idle now. */
-  const over = (socket: Socket, connection: Connection): void => {
+  /**
+   * The response to `incoming` on `connection` is over: its connection may be idle now, or once
+   * the rest of an unread body is gone.
+   */
+  const over = (incoming: IncomingMessage, socket: Socket, connection: Connection): void => {
     connection.active--;
     connection.mark = socket.bytesRead;
-    if (closing) closeIfIdle(socket, connection);
+    if (!incoming.complete && !socket.destroyed) discardUnread(incoming, socket, connection);
+    else if (closing) closeIfIdle(socket, connection);
   };
 
   /** `outgoing` closed: the request is over; the client left if it had not finished. */
   function onClose(this: ServerResponse): void {
     const pending = (this as Tracked)[PENDING]!;
-    const { connection, socket, exchange } = pending;
-    if (connection) over(socket, connection);
+    const { connection, socket, exchange, incoming } = pending;
+    if (connection) over(incoming, socket, connection);
     if (exchange !== undefined && !this.writableFinished) {
       const reason = new DOMException("The client disconnected", "AbortError");
       if (pending.lazy !== undefined) LazyRequest.abort(pending.lazy, reason);
@@ -313,11 +394,23 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
       );
     } finally {
       // Runs before any 'close' can be emitted (it never is synchronously).
-      if (written && connection !== undefined && writtenNow(outgoing, socket)) {
+      // A request with a body may still be receiving it (Node's parser has not even seen a
+      // body of one packet yet): its 'close' decides (`discardUnread`).
+      if (
+        written && connection !== undefined && writtenNow(outgoing, socket) &&
+        (incoming.method === "GET" || incoming.method === "HEAD" || incoming.complete)
+      ) {
         connection.active--;
         connection.mark = socket.bytesRead;
       } else {
-        (outgoing as Tracked)[PENDING] = { connection, socket, exchange, lazy, controller };
+        (outgoing as Tracked)[PENDING] = {
+          connection,
+          socket,
+          incoming,
+          exchange,
+          lazy,
+          controller,
+        };
         // First, as when it was added before `fetch` ran: a 'close' listener the handler added
         // to `ctx.outgoing` sees the signals aborted already.
         outgoing.prependListener("close", onClose);
@@ -356,6 +449,14 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
           s.on("session", (session: ServerHttp2Session) => tracked.add(session));
         }
         upgrades = trackUpgrades(s, websocket);
+        if (typeof websocket === "function") {
+          // An upgraded connection carries its exchange until it closes: never idle here
+          // (`upgrades` counts it in flight, `force()` cuts it).
+          s.on("upgrade", (_incoming: IncomingMessage, socket: Socket) => {
+            const connection = connections.get(socket);
+            if (connection) connection.active++;
+          });
+        }
         let origin = `${scheme}://${hostname}:${port}`;
         // With TLS, the socket a request arrives on is the TLS socket of `secureConnection`.
         s.on(tls && !bridged ? "secureConnection" : "connection", (socket: Socket) => {
@@ -365,6 +466,7 @@ export function createAdapter(options: NodeAdapterOptions = { overrideGlobals: f
             active: 0,
             mark: 0,
             acceptedAt: performance.now(),
+            arrival: "none",
             remote: undefined,
           };
           connections.set(socket, connection);
