@@ -15,6 +15,17 @@
 const FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
+ * Whether `value` cannot be a field value on the wire (a control character other than HTAB, or
+ * DEL), for an adapter that reads a runtime's field list its own way.
+ *
+ * @param value A field value.
+ * @returns `true` when {@linkcode unsendableField} would name it.
+ */
+export function forbiddenValue(value: string): boolean {
+  return FORBIDDEN.test(value);
+}
+
+/**
  * Returns a `TypeError` naming the first field of `headers` whose value the wire forbids, or
  * `undefined` when every value may be sent.
  *
