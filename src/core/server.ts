@@ -84,13 +84,25 @@ export class LameduckServer implements Server {
       failed: (error, request, stage) => this.#failed(error, request, stage),
       cut: (error, request) => this.#emit({ type: "error", error, request, stage: "send" }),
     };
+    // deno-lint-ignore no-this-alias
+    const server = this;
     this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options, {
-      source: this,
+      source: {
+        get state() {
+          return server.state;
+        },
+        get inFlight() {
+          return server.#inFlight(1); // read while answering the scrape
+        },
+        signal: this.#shutdownController.signal,
+        finished: this.finished,
+      },
       clock,
-      otel: (source) =>
+      // Read outside any request: the plain in-flight count.
+      otel: () =>
         void loadOtel().then((api) => {
           try {
-            if (api) recordOnOtel(api, source);
+            if (api) recordOnOtel(api, this);
           } catch (error) {
             this.#emit({ type: "warning", message: `OpenTelemetry metrics failed: ${error}` });
           }
@@ -129,8 +141,17 @@ export class LameduckServer implements Server {
   }
 
   get inFlight(): number {
+    return this.#inFlight(0);
+  }
+
+  /**
+   * `answering`: requests the core answers itself that the adapter's `pending()` includes (a
+   * metrics scrape on Bun, whose `pendingRequests` counts the request being answered).
+   */
+  #inFlight(answering: number): number {
     const adapter = this.#listening;
-    return Math.max(this.#flights.size, adapter?.pending?.() ?? 0) + (adapter?.open?.() ?? 0);
+    const pending = adapter?.pending ? Math.max(0, adapter.pending() - answering) : 0;
+    return Math.max(this.#flights.size, pending) + (adapter?.open?.() ?? 0);
   }
 
   get signal(): AbortSignal {
