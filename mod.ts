@@ -37,6 +37,8 @@ export type {
   LifecycleEvent,
   ListenAddress,
   Logger,
+  ReadinessCheck,
+  ReadinessOptions,
   RemoteAddress,
   RequestContext,
   Runtime,

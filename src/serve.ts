@@ -7,7 +7,7 @@
 import { takeActivation } from "./process/environment.ts";
 import type { Notice } from "./process/notice.ts";
 import type { Adapter } from "./core/adapter.ts";
-import { logToStderr } from "./core/log.ts";
+import { emitTo } from "./core/emit.ts";
 import { type ResolvedOptions, resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
@@ -138,15 +138,7 @@ function warnInherited(runtime: Runtime, options: ReturnType<typeof resolveOptio
         `upgrade listener to the node:http server to serve WebSockets here), and `
       : "") +
     `${helpers} (use ctx.remoteAddr for the client address)`;
-  const event = { type: "warning", message } as const;
-  if (options.logger === undefined) logToStderr(event);
-  else if (options.logger !== false) {
-    try {
-      options.logger(event);
-    } catch (error) {
-      console.error("lameduck: the logger threw:", error);
-    }
-  }
+  emitTo(options.logger, { type: "warning", message });
 }
 
 /** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */

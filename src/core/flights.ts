@@ -29,6 +29,15 @@ export interface DrainCounts {
   aborted: number;
 }
 
+/**
+ * How many requests of a finished drain completed: everything counted in flight when it
+ * started, or started during it, that was not cut. (Upgraded connections, which the adapter
+ * counts outside the core's requests, end without passing through {@linkcode Flights.end}.)
+ */
+export function settled(counts: Readonly<DrainCounts>): number {
+  return Math.max(counts.completed, counts.atStart + counts.started - counts.aborted);
+}
+
 /** The requests in flight on one server. */
 export class Flights<F extends Flight = Flight> {
   /**

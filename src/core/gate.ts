@@ -1,6 +1,7 @@
 /**
- * Where a request enters the core: readiness and overload are answered here without calling
- * `fetch`; every other request becomes an {@linkcode Exchange} in flight.
+ * Where a request enters the core: the probes (readiness, liveness, metrics) and overload are
+ * answered here without calling `fetch`; every other request becomes an {@linkcode Exchange}
+ * in flight.
  *
  * @module
  */
@@ -9,7 +10,8 @@ import type { Host } from "./adapter.ts";
 import type { Context } from "./context.ts";
 import { Exchange, type Handler } from "./exchange.ts";
 import type { Flights } from "./flights.ts";
-import { overloadedResponse, pathOf, readinessResponse } from "./responses.ts";
+import { type ProbeOptions, type ProbeParts, Probes } from "./probes.ts";
+import { overloadedResponse } from "./responses.ts";
 
 /** The {@linkcode Host} of one server. */
 export class Gate implements Host {
@@ -18,29 +20,30 @@ export class Gate implements Host {
   draining = false;
   readonly #flights: Flights<Exchange>;
   readonly #handler: Handler;
-  readonly #readiness: string | false;
+  /** `undefined` when no probe path is set: the request path then pays one comparison. */
+  readonly #probes: Probes | undefined;
   readonly #maxInFlight: number;
 
   constructor(
     flights: Flights<Exchange>,
     handler: Handler,
     signal: AbortSignal,
-    limits: { readiness: string | false; maxInFlight: number },
+    limits: ProbeOptions & { maxInFlight: number },
+    parts: Omit<ProbeParts, "counts">,
   ) {
     this.#flights = flights;
     this.#handler = handler;
     this.signal = signal;
-    this.#readiness = limits.readiness;
+    this.#probes = Probes.of(limits, { ...parts, counts: () => flights.counts });
     this.#maxInFlight = limits.maxInFlight;
   }
 
   open(request: Request, ctx: Context): Exchange | Response {
-    const readiness = this.#readiness;
-    if (readiness !== false && pathOf(request.url) === readiness) {
-      const method = request.method;
-      if (method === "GET" || method === "HEAD") {
-        return readinessResponse(!this.draining, method === "HEAD");
-      }
+    const probes = this.#probes;
+    if (probes !== undefined) {
+      const answer = probes.answer(request);
+      if (answer instanceof Response) return answer;
+      if (answer !== undefined) return this.#later(answer, request, ctx);
     }
     // lameduck's own count: Bun's pendingRequests already includes this very request.
     const flights = this.#flights;
@@ -48,5 +51,15 @@ export class Gate implements Host {
     const exchange = new Exchange(flights, this.#handler, request, ctx);
     flights.add(exchange);
     return exchange;
+  }
+
+  /**
+   * A probe answer that waits (readiness checks): an exchange the adapter serves like any
+   * other, but never added to the in-flight requests, so it is not counted, and the drain
+   * neither waits for it nor cuts it (the checks settle it with `503` once shutdown starts).
+   */
+  #later(answer: Promise<Response>, request: Request, ctx: Context): Exchange {
+    const { failed, cut } = this.#handler;
+    return new Exchange(this.#flights, { fetch: () => answer, failed, cut }, request, ctx);
   }
 }

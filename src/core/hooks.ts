@@ -35,19 +35,28 @@ export class Hooks {
     };
   }
 
-  /** Runs every hook, last registered first; `report` is called after each. */
-  async run(clock: Clock, report: (hook: HookReport) => void): Promise<HookReport[]> {
+  /**
+   * Runs every hook, last registered first; `report` is called after each, with what a failed
+   * hook threw (or its timeout's error).
+   */
+  async run(
+    clock: Clock,
+    report: (hook: HookReport, error?: unknown) => void,
+  ): Promise<HookReport[]> {
     const reports: HookReport[] = [];
     for (const entry of this.#hooks.splice(0).reverse()) {
-      const result = await runOne(clock, entry);
+      const [result, error] = await runOne(clock, entry);
       reports.push(result);
-      report(result);
+      report(result, error);
     }
     return reports;
   }
 }
 
-async function runOne(clock: Clock, { hook, name, timeout }: Hook): Promise<HookReport> {
+async function runOne(
+  clock: Clock,
+  { hook, name, timeout }: Hook,
+): Promise<[HookReport, unknown?]> {
   const started = clock.now();
   let cancel!: () => void; // Set at once: a promise's executor runs synchronously.
   const timedOut = new Promise<never>((_, reject) => {
@@ -55,14 +64,14 @@ async function runOne(clock: Clock, { hook, name, timeout }: Hook): Promise<Hook
   });
   try {
     await Promise.race([Promise.resolve().then(hook), timedOut]);
-    return { name, ok: true, durationMs: Math.round(clock.now() - started) };
+    return [{ name, ok: true, durationMs: Math.round(clock.now() - started) }];
   } catch (error) {
-    return {
+    return [{
       name,
       ok: false,
       durationMs: Math.round(clock.now() - started),
       error: message(error),
-    };
+    }, error];
   } finally {
     cancel();
   }

@@ -4,25 +4,47 @@
  * @module
  */
 
+import { pathOf } from "./responses.ts";
 import type { LifecycleEvent } from "./types.ts";
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-function describeError(error: unknown): string {
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
+function withStack(error: unknown): string {
   return error instanceof Error
     ? (error.stack ?? `${error.name}: ${error.message}`)
     : String(error);
 }
 
-/** Formats an event as the line the default logger prints. */
-export function formatEvent(event: LifecycleEvent): string {
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Formats an event as the line the default logger prints. `brief` (the JSON logger's `msg`)
+ * leaves out stacks and names a request by its path, since the record carries both.
+ */
+export function formatEvent(event: LifecycleEvent, brief = false): string {
+  const describeError = brief ? messageOf : withStack;
   switch (event.type) {
     case "listening":
       return `listening on ${event.address.url} (${event.runtime})`;
-    case "draining":
-      return `${event.reason}: draining ${plural(event.inFlight, "request")}`;
+    case "draining": {
+      const drain = `at most ${seconds(event.drainTimeoutMs)} s`;
+      const window = event.lameDuckMs > 0
+        ? `: lame-duck window of ${seconds(event.lameDuckMs)} s starts (still serving, ` +
+          `readiness 503), then the listener closes and the drain lasts ${drain}`
+        : `, ${drain}`;
+      const force = event.signals.length === 0
+        ? ""
+        : `; a second ${event.signals.join(" or ")} forces the shutdown`;
+      return `${event.reason}: draining ${plural(event.inFlight, "request")}${window}${force}`;
+    }
     case "progress":
       return `draining: ${plural(event.inFlight, "request")} in flight after ` +
         `${(event.elapsedMs / 1000).toFixed(1)} s`;
@@ -44,7 +66,7 @@ export function formatEvent(event: LifecycleEvent): string {
         : `hook "${event.hook.name}" failed after ${event.hook.durationMs} ms: ${event.hook.error}`;
     case "error":
       if (!event.request) return `error: ${describeError(event.error)}`;
-      return `${event.request.method} ${event.request.url}: ${
+      return `${event.request.method} ${brief ? pathOf(event.request.url) : event.request.url}: ${
         event.stage === "send" ? "cannot send the response" : "fetch failed"
       }: ${describeError(event.error)}`;
     case "warning":
@@ -54,8 +76,9 @@ export function formatEvent(event: LifecycleEvent): string {
       const hooks = r.hooks.length === 0
         ? ""
         : `, hooks ${r.hooks.filter((h) => h.ok).length}/${r.hooks.length} ok`;
+      const exit = event.exitCode === undefined ? "" : `; exiting with code ${event.exitCode}`;
       return `closed after ${r.durationMs} ms (${r.graceful ? "graceful" : "forced"}): ` +
-        `${r.completed} completed, ${r.aborted} aborted${hooks}`;
+        `${r.completed} completed, ${r.aborted} aborted${hooks}${exit}`;
     }
   }
 }

@@ -16,6 +16,9 @@ import type {
   TlsOptions,
 } from "./types.ts";
 
+import { describe, duration, invalid, MAX_DURATION_MS } from "./option_values.ts";
+import { checkProbePaths, probePath, readiness, type ReadinessConfig } from "./probe_options.ts";
+
 const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
   "SIGINT",
   "SIGTERM",
@@ -25,36 +28,7 @@ const SIGNALS: ReadonlySet<string> = new Set<ShutdownSignal>([
   "SIGUSR2",
 ]);
 
-/** Renders a value for an error message. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return "an array";
-  if (value === null || typeof value !== "object") return String(value);
-  return "an object";
-}
-
-function invalid(name: string, expected: string, value: unknown): string {
-  return `Invalid ${name}: expected ${expected}, got ${describe(value)}`;
-}
-
-/**
- * The longest timer every runtime keeps (2^31 - 1 ms, about 24.8 days): `setTimeout` fires a
- * longer one after 1 ms, which would skip a lame-duck window or force a drain at once.
- */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
-/** A duration in milliseconds, from 0 to {@linkcode MAX_DURATION_MS}. */
-export function duration(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const expected = `a number of milliseconds from 0 to ${MAX_DURATION_MS}`;
-  if (typeof value !== "number") throw new TypeError(invalid(name, expected, value));
-  if (!(value >= 0 && value <= MAX_DURATION_MS)) {
-    throw new RangeError(invalid(name, expected, value));
-  }
-  return value;
-}
+export { describe, duration, MAX_DURATION_MS };
 
 /**
  * Bun's WebSocket handler object, or on Node a function given the `node:http` server to attach
@@ -130,16 +104,6 @@ function signals(value: unknown): readonly ShutdownSignal[] {
   return [...new Set(value as ShutdownSignal[])];
 }
 
-function readiness(value: unknown): string | false {
-  if (value === undefined || value === false) return false;
-  const expected = 'false or a path starting with "/"';
-  if (typeof value !== "string") throw new TypeError(invalid("readiness", expected, value));
-  if (!value.startsWith("/") || /[\s?#]/.test(value)) {
-    throw new RangeError(invalid("readiness", expected, value));
-  }
-  return value;
-}
-
 function maxInFlight(value: unknown): number {
   if (value === undefined) return Infinity;
   const expected = "a positive integer or Infinity";
@@ -151,10 +115,10 @@ function maxInFlight(value: unknown): number {
 }
 
 function logger(value: unknown): Logger | undefined {
-  if (value === undefined || value === false || typeof value === "function") {
+  if (value === undefined || value === false || value === "json" || typeof value === "function") {
     return value as Logger | undefined;
   }
-  throw new TypeError(invalid("logger", "false or a function", value));
+  throw new TypeError(invalid("logger", 'false, "json" or a function', value));
 }
 
 function fetchHandler(value: unknown): FetchHandler {
@@ -176,7 +140,9 @@ const VALIDATORS = {
   signals,
   lameDuck: (value: unknown): number => duration("lameDuck", value, 0),
   drainTimeout: (value: unknown): number => duration("drainTimeout", value, 10_000),
-  readiness,
+  readiness: (value: unknown): ReadinessConfig => readiness(value),
+  liveness: (value: unknown): string | false => probePath("liveness", value),
+  metrics: (value: unknown): string | false => probePath("metrics", value),
   maxInFlight,
   exit: (value: unknown): boolean => boolean("exit", value, true),
   onListen: (value: unknown): ((address: ListenAddress) => void) | undefined =>
@@ -215,7 +181,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   const resolved: Record<string, unknown> = {};
   for (const name of OPTION_NAMES) resolved[name] = VALIDATORS[name](o[name]);
-  return resolved as ResolvedOptions;
+  const r = resolved as ResolvedOptions;
+  checkProbePaths(r);
+  return r;
 }
 
 /** Validates `onShutdown()`'s arguments. */

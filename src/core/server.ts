@@ -9,11 +9,12 @@
 import type { Adapter } from "./adapter.ts";
 import { type Clock, realClock, sleep } from "./clock.ts";
 import type { Exchange, Handler } from "./exchange.ts";
-import { Flights } from "./flights.ts";
+import { Flights, settled } from "./flights.ts";
 import { Gate } from "./gate.ts";
 import { Hooks } from "./hooks.ts";
 import { Latch } from "./latch.ts";
-import { logToStderr } from "./log.ts";
+import { emitTo } from "./emit.ts";
+import { loadOtel, recordOnOtel } from "./otel.ts";
 import { describe, type ResolvedOptions, resolveShutdown } from "./options.ts";
 import { errorResponse } from "./responses.ts";
 import type { SignalHub } from "./signals.ts";
@@ -83,7 +84,30 @@ export class LameduckServer implements Server {
       failed: (error, request, stage) => this.#failed(error, request, stage),
       cut: (error, request) => this.#emit({ type: "error", error, request, stage: "send" }),
     };
-    this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options);
+    // deno-lint-ignore no-this-alias
+    const server = this;
+    this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options, {
+      source: {
+        get state() {
+          return server.state;
+        },
+        get inFlight() {
+          return server.#inFlight(1); // read while answering the scrape
+        },
+        signal: this.#shutdownController.signal,
+        finished: this.finished,
+      },
+      clock,
+      // Read outside any request: the plain in-flight count.
+      otel: () =>
+        void loadOtel().then((api) => {
+          try {
+            if (api) recordOnOtel(api, this);
+          } catch (error) {
+            this.#emit({ type: "warning", message: `OpenTelemetry metrics failed: ${error}` });
+          }
+        }),
+    });
     this.#unregister = hub.add({ onSignal: (signal) => this.#onSignal(signal) }, options.signals);
     const { port, hostname, websocket, tls } = options;
     this.ready = adapter.then((a) =>
@@ -117,8 +141,17 @@ export class LameduckServer implements Server {
   }
 
   get inFlight(): number {
+    return this.#inFlight(0);
+  }
+
+  /**
+   * `answering`: requests the core answers itself that the adapter's `pending()` includes (a
+   * metrics scrape on Bun, whose `pendingRequests` counts the request being answered).
+   */
+  #inFlight(answering: number): number {
     const adapter = this.#listening;
-    return Math.max(this.#flights.size, adapter?.pending?.() ?? 0) + (adapter?.open?.() ?? 0);
+    const pending = adapter?.pending ? Math.max(0, adapter.pending() - answering) : 0;
+    return Math.max(this.#flights.size, pending) + (adapter?.open?.() ?? 0);
   }
 
   get signal(): AbortSignal {
@@ -174,17 +207,7 @@ export class LameduckServer implements Server {
   }
 
   #emit(event: LifecycleEvent, print = true): void {
-    const logger = this.#options.logger;
-    if (logger === false) return;
-    if (logger === undefined) {
-      if (print) logToStderr(event);
-      return;
-    }
-    try {
-      logger(event);
-    } catch (error) {
-      console.error("lameduck: the logger threw:", error);
-    }
+    emitTo(this.#options.logger, event, print);
   }
 
   /** Never listened: nothing to drain. Hooks still run; with `exit`, the process exits 1. */
@@ -192,7 +215,11 @@ export class LameduckServer implements Server {
     this.#state = "closed";
     this.#shutdownController.abort(new DOMException("Failed to start", "AbortError"));
     this.#emit({ type: "failed", error, address });
-    const hooks = await this.#hooks.run(this.#clock, (hook) => this.#emit({ type: "hook", hook }));
+    const hooks = await this.#hooks.run(
+      this.#clock,
+      (hook, error) =>
+        this.#emit(error === undefined ? { type: "hook", hook } : { type: "hook", hook, error }),
+    );
     const report: ShutdownReport = {
       reason: `listen failed: ${describe(error instanceof Error ? error.message : error)}`,
       graceful: false,
@@ -219,7 +246,14 @@ export class LameduckServer implements Server {
     this.#shutdownController.abort(new DOMException(`Shutting down: ${reason}`, "AbortError"));
     const inFlight = this.inFlight;
     flights.startDrain(inFlight);
-    this.#emit({ type: "draining", reason, inFlight });
+    this.#emit({
+      type: "draining",
+      reason,
+      inFlight,
+      lameDuckMs: this.#options.lameDuck,
+      drainTimeoutMs: drainTimeout,
+      signals: this.#options.signals,
+    });
     const stopProgress = clock.every(1000, () => {
       const inFlight = this.inFlight;
       if (inFlight > 0) this.#emit({ type: "progress", inFlight, elapsedMs: elapsed() });
@@ -262,7 +296,11 @@ export class LameduckServer implements Server {
     }
     stopProgress();
     // 5. Hooks, last registered first.
-    const hooks = await this.#hooks.run(clock, (hook) => this.#emit({ type: "hook", hook }));
+    const hooks = await this.#hooks.run(
+      clock,
+      (hook, error) =>
+        this.#emit(error === undefined ? { type: "hook", hook } : { type: "hook", hook, error }),
+    );
     // 6. Closed.
     this.#state = "closed";
     const counts = flights.counts;
@@ -270,14 +308,15 @@ export class LameduckServer implements Server {
       reason,
       graceful: !forced.isSet,
       durationMs: elapsed(),
-      completed: adapter?.completed?.(counts) ?? counts.completed,
+      completed: adapter?.completed?.(counts) ?? settled(counts),
       aborted: counts.aborted,
       hooks,
     };
-    this.#emit({ type: "closed", report });
-    this.#resolveFinished(report);
     const code = report.graceful && hooks.every((h) => h.ok) ? 0 : 1;
-    this.#unregister(this.#bySignal && this.#options.exit ? code : undefined);
+    const exitCode = this.#bySignal && this.#options.exit ? code : undefined;
+    this.#emit({ type: "closed", report, ...(exitCode === undefined ? {} : { exitCode }) });
+    this.#resolveFinished(report);
+    this.#unregister(exitCode);
     return report;
   }
 }

@@ -105,7 +105,17 @@ export interface ShutdownReport {
 /** The structured events a `logger` function receives. */
 export type LifecycleEvent =
   | { type: "listening"; address: ListenAddress; runtime: Runtime }
-  | { type: "draining"; reason: ShutdownReason; inFlight: number }
+  | {
+    type: "draining";
+    reason: ShutdownReason;
+    inFlight: number;
+    /** The lame-duck window that starts now, in milliseconds (`0`: none). */
+    lameDuckMs: number;
+    /** How long the drain may last once the listener closes, in milliseconds. */
+    drainTimeoutMs: number;
+    /** The signals that force the shutdown from now on (none with `signals: false`). */
+    signals: readonly string[];
+  }
   | { type: "progress"; inFlight: number; elapsedMs: number }
   | {
     type: "forced";
@@ -114,7 +124,8 @@ export type LifecycleEvent =
     cause: string;
     elapsedMs: number;
   }
-  | { type: "hook"; hook: HookReport }
+  /** A hook ended; when it failed, `error` is what it threw (or the timeout's error). */
+  | { type: "hook"; hook: HookReport; error?: unknown }
   /**
    * `fetch` (or `onError`) failed, or, with `stage: "send"`, the response it returned could not
    * be sent: answered through `onError` when nothing was written yet, else the connection was
@@ -123,12 +134,42 @@ export type LifecycleEvent =
   | { type: "error"; error: unknown; request?: Request; stage?: "send" }
   /** The server never listened (`ready` rejected with `error`); nothing was served. */
   | { type: "failed"; error: unknown; address: string }
-  | { type: "closed"; report: ShutdownReport }
+  /** Closed; `exitCode` is there when lameduck now exits the process with it. */
+  | { type: "closed"; report: ShutdownReport; exitCode?: number }
   /** Something configured cannot take effect (e.g. `websocket` on an inherited socket). */
   | { type: "warning"; message: string };
 
-/** Options of {@linkcode ServeOptions.logger}. */
-export type Logger = false | ((event: LifecycleEvent) => void);
+/**
+ * Options of {@linkcode ServeOptions.logger}: `false`, `"json"`, or a function. The events a
+ * function receives serialise with `JSON.stringify(event)` as plain data: an error as
+ * `{ name, message, stack }`, a request as `{ method, url }`.
+ */
+export type Logger = false | "json" | ((event: LifecycleEvent) => void);
+
+/**
+ * A readiness check: it passes when it returns or resolves with anything but `false`, and
+ * fails when it throws, rejects or gives `false`.
+ */
+export type ReadinessCheck = () => unknown;
+
+/** The object form of {@linkcode ServeOptions.readiness}. */
+export interface ReadinessOptions {
+  /** The probe's path, e.g. `"/readyz"`. */
+  path: string;
+  /**
+   * Named checks (a database ping, a cache). A probe runs them all at once, on demand;
+   * probes that arrive while a run is in flight share it, and a check still running from an
+   * earlier probe is joined, never called again.
+   * @default {{}}
+   */
+  checks?: Record<string, ReadinessCheck>;
+  /**
+   * How long a probe waits for the checks, in milliseconds; a check that takes longer fails
+   * the probe (`"timed out after 500 ms"`). Keep it below the probe's own `timeoutSeconds`.
+   * @default {500}
+   */
+  timeout?: number;
+}
 
 /**
  * Options of `serve()`. Every invalid option throws a `TypeError` or `RangeError` at the call,
@@ -143,7 +184,9 @@ export type Logger = false | ((event: LifecycleEvent) => void);
  *   fetch: () => new Response("ok"),
  *   port: 0,
  *   hostname: "127.0.0.1",
- *   readiness: "/readyz", // the readinessProbe path
+ *   readiness: { path: "/readyz", checks: { db: () => true }, timeout: 500 }, // readinessProbe
+ *   liveness: "/livez", // livenessProbe: still 200 while draining
+ *   metrics: "/metrics", // Prometheus scrape
  *   lameDuck: 5_000, // > probe period × failureThreshold: endpoints drop the pod first
  *   drainTimeout: 20_000, // lameDuck + drainTimeout + hooks < terminationGracePeriodSeconds
  *   logger: false,
@@ -151,6 +194,8 @@ export type Logger = false | ((event: LifecycleEvent) => void);
  * const server = serve(options);
  * const { url } = await server.ready;
  * console.log((await fetch(new URL("/readyz", url))).status); // 200
+ * console.log((await fetch(new URL("/livez", url))).status); // 200
+ * console.log((await (await fetch(new URL("/metrics", url))).text()).includes("lameduck_state"));
  * await server.close();
  * ```
  */
@@ -186,10 +231,44 @@ export interface ServeOptions {
   drainTimeout?: number;
   /**
    * A path (e.g. `"/readyz"`) whose `GET`/`HEAD` answer `200` while serving and `503` once
-   * shutdown starts, without calling `fetch`. `false` for none.
+   * shutdown starts, without calling `fetch`. `false` for none. The object form
+   * (`{ path, checks, timeout }`, {@linkcode ReadinessOptions}) also answers `503` while a
+   * check fails or exceeds `timeout`, with a JSON body naming each check and its error:
+   * `{"status":"failing","checks":{"db":{"ok":false,"error":"connection refused"}}}`. A check
+   * never delays the drain: once shutdown starts, probes answer `503` without waiting.
    * @default {false}
+   * @example
+   * ```ts ignore
+   * readiness: { path: "/readyz", checks: { db: () => pool.query("select 1") }, timeout: 500 }
+   * ```
    */
-  readiness?: string | false;
+  readiness?: string | false | ReadinessOptions;
+  /**
+   * A path (e.g. `"/livez"`) whose `GET`/`HEAD` answer `200` while serving **and while
+   * draining** (a draining process must not be killed by its liveness probe), without calling
+   * `fetch`. It runs no checks: a process that answers is alive. `false` for none.
+   * @default {false}
+   * @example
+   * ```ts ignore
+   * liveness: "/livez"
+   * ```
+   */
+  liveness?: string | false;
+  /**
+   * A path (e.g. `"/metrics"`) whose `GET`/`HEAD` answer the Prometheus text exposition
+   * (format 0.0.4), without calling `fetch`: `lameduck_http_server_active_requests` (in
+   * flight, OpenTelemetry's `http.server.active_requests`), `lameduck_state{state}`,
+   * `lameduck_drain_requests_total{outcome}` and `lameduck_drain_duration_seconds` (the drain
+   * so far). When the app has `@opentelemetry/api` (an optional peer dependency, loaded only
+   * with this option), the same instruments are recorded on its global meter provider.
+   * `false` for none.
+   * @default {false}
+   * @example
+   * ```ts ignore
+   * metrics: "/metrics"
+   * ```
+   */
+  metrics?: string | false;
   /**
    * Above this many requests in flight, answer `503` with `Retry-After` at once, without
    * calling `fetch`.
@@ -222,8 +301,16 @@ export interface ServeOptions {
    */
   onError?: (error: unknown, request: Request) => Response | Promise<Response>;
   /**
-   * Where lifecycle events go: concise lines on stderr by default, `false` for none, or a
-   * function that receives structured {@linkcode LifecycleEvent}s.
+   * Where lifecycle events go: concise lines on stderr by default, `false` for none, `"json"`
+   * for one JSON object per line on stderr with pino's fields (`level` 30/40/50, `time` in
+   * epoch ms, `msg`; an error as `err: { name, message, stack }`, a request as
+   * `req: { method, path }`), or a function that receives structured
+   * {@linkcode LifecycleEvent}s.
+   * @default {undefined} (text lines on stderr)
+   * @example
+   * ```ts ignore
+   * logger: "json" // {"level":30,"time":1767225600000,"msg":"listening on ...","type":"listening",...}
+   * ```
    */
   logger?: Logger;
   /**

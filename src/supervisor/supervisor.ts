@@ -129,10 +129,12 @@ function how(exit: WorkerExit): string {
 }
 
 /** Describes a worker's end for the log. */
-function ended(worker: WorkerHandle, exit: WorkerExit): string {
+export function ended(worker: WorkerHandle, exit: WorkerExit): string {
   const report = worker.report;
   const drained = report
-    ? `, drained ${report.completed} requests (${report.aborted} aborted, ` +
+    ? `, drained ${report.completed} request${
+      report.completed === 1 ? "" : "s"
+    } (${report.aborted} aborted, ` +
       `${report.graceful ? "graceful" : "forced"})`
     : "";
   return `worker ${worker.generation} (pid ${worker.pid}) ${how(exit)}${drained}`;

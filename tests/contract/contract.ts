@@ -18,6 +18,7 @@ import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
 import { pathCases } from "./cases_paths.ts";
+import { probeCases } from "./cases_probes.ts";
 import { promiseCases } from "./cases_promises.ts";
 import { requestCases } from "./cases_request.ts";
 import { sendCases } from "./cases_send.ts";
@@ -42,6 +43,7 @@ function defineFor(runtime: RuntimeName): void {
     exitCases(runtime);
     deadlineCases(runtime);
     featureCases(runtime);
+    probeCases(runtime);
     keepAliveCases(runtime);
     promiseCases(runtime);
     apiCases(runtime);

@@ -57,8 +57,23 @@ function onErrorOf(
 
 /** Serves the fixture app with `config`; writes `ready` (or `ready-rejected` and exits 2). */
 export async function serveMode(serve: Serve, config: FixtureConfig): Promise<void> {
-  const { mode: _mode, hooks = [], trace = false, onError, onErrorText, ...passThrough } = config;
+  const {
+    mode: _mode,
+    hooks = [],
+    trace = false,
+    onError,
+    onErrorText,
+    readinessChecks,
+    jsonLogger,
+    ...passThrough
+  } = config;
   const { app, attach, websocket } = createApp({ trace });
+  const checks = { db: "ok", slowMs: 0, runs: 0 };
+  app.get("/check", (c) => {
+    checks.db = c.req.query("db") ?? checks.db;
+    checks.slowMs = Number(c.req.query("slowMs") ?? checks.slowMs);
+    return c.json(checks);
+  });
   let upstreamPort = 0;
   addRequestRoutes(app, () => upstreamPort);
   addSendRoutes(app);
@@ -71,8 +86,25 @@ export async function serveMode(serve: Serve, config: FixtureConfig): Promise<vo
       ? { onError: (error: unknown) => new Response(`onError: ${String(error)}`, { status: 500 }) }
       : {}),
     ...(websocket ? { websocket } : {}),
+    ...(readinessChecks
+      ? {
+        readiness: {
+          path: "/readyz",
+          timeout: readinessChecks.timeout,
+          checks: {
+            db: () => {
+              if (checks.db !== "ok") throw new Error(checks.db);
+            },
+            slow: async () => {
+              checks.runs++;
+              await sleep(checks.slowMs);
+            },
+          },
+        },
+      }
+      : {}),
     fetch: app.fetch,
-    logger: (e: LifecycleEvent) => {
+    logger: jsonLogger ? "json" : (e: LifecycleEvent) => {
       const { type, ...rest } = e;
       emit({ event: "log", type, ...rest });
     },

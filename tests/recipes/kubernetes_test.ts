@@ -88,6 +88,22 @@ describe("docs/kubernetes.md's numbers", () => {
     assert.ok(period * failures * 1000 < lameDuck, `${period} × ${failures} s vs ${lameDuck} ms`);
     assert.match(text, /maxUnavailable: 0\b/);
   });
+
+  test("the liveness probe uses the liveness path and outlasts the drain (refused once the listener closes)", () => {
+    const text = yaml();
+    const probe = text.slice(text.indexOf("livenessProbe:"), text.indexOf("startupProbe:"));
+    assert.match(probe, /path: \/livez\b/);
+    const period = number(probe, /periodSeconds: (\d+)/, "periodSeconds");
+    const failures = number(probe, /failureThreshold: (\d+)/, "failureThreshold");
+    const lameDuck = envValue(text, "LAME_DUCK_MS") ?? defaults.lameDuck;
+    const drain = envValue(text, "DRAIN_TIMEOUT_MS") ?? defaults.drainTimeout;
+    assert.ok(period * failures * 1000 > lameDuck + drain, `${period} × ${failures} s`);
+    assert.match(text.slice(text.indexOf("startupProbe:")), /path: \/livez\b/);
+    assert.match(text, /prometheus\.io\/path: \/metrics\b/);
+    const doc = docText("kubernetes.md");
+    assert.match(doc, /liveness: "\/livez"/, "the server sets the liveness path");
+    assert.match(doc, /metrics: "\/metrics"/, "the server sets the metrics path");
+  });
 });
 
 const dir = mkdtempSync(join(tmpdir(), "lameduck-k8s-"));

@@ -18,6 +18,8 @@ export type JsonServeOptions = Partial<
     | "lameDuck"
     | "drainTimeout"
     | "readiness"
+    | "liveness"
+    | "metrics"
     | "maxInFlight"
     | "exit"
     | "tls"
@@ -49,6 +51,14 @@ export interface FixtureConfig extends JsonServeOptions {
   onError?: "teapot" | "throw" | "unsendable";
   /** An `onError` that answers `500` with `onError: <error>` (cases_request.ts). */
   onErrorText?: boolean;
+  /**
+   * `readiness: { path: "/readyz", timeout, checks: { db, slow } }` (cases_probes.ts): `db`
+   * throws the message `GET /check?db=<message>` set (`ok`: passes), `slow` sleeps the `ms` of
+   * `GET /check?slowMs=<ms>` and counts its runs (`GET /check` answers the state as JSON).
+   */
+  readinessChecks?: { timeout: number };
+  /** `logger: "json"` instead of the `log` lines on stdout: the JSON lines go to stderr. */
+  jsonLogger?: boolean;
 }
 
 /** A cleanup hook of the torture fixture, on one of its servers. */

@@ -167,7 +167,7 @@ const CASES: [string, () => unknown, "TypeError" | "RangeError", string][] = [
     "logger 5",
     () => resolveOptions({ fetch: f, logger: 5 }),
     "TypeError",
-    "Invalid logger: expected false or a function, got 5",
+    'Invalid logger: expected false, "json" or a function, got 5',
   ],
   [
     "exit yes",
@@ -283,7 +283,12 @@ test("good options: every signal name, duplicates dropped, readiness false, maxI
   assert.equal(o.maxInFlight, Infinity);
   assert.equal(o.hostname, "::1");
   assert.equal(o.exit, false);
-  assert.deepEqual(resolveOptions({ fetch: f, readiness: "/readyz" }).readiness, "/readyz");
+  assert.deepEqual(resolveOptions({ fetch: f, readiness: "/readyz" }).readiness, {
+    path: "/readyz",
+    json: false,
+    checks: [],
+    timeout: 500,
+  });
   assert.equal(resolveShutdown({ reason: "deploy" }, 10_000).reason, "deploy");
 });
 

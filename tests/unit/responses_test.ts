@@ -22,8 +22,15 @@ test("withConnectionClose() sets the header, copying immutable responses", async
 
 test("formatEvent() writes one concise line per event", () => {
   assert.equal(
-    formatEvent({ type: "draining", reason: "SIGTERM", inFlight: 1 }),
-    "SIGTERM: draining 1 request",
+    formatEvent({
+      type: "draining",
+      reason: "SIGTERM",
+      inFlight: 1,
+      lameDuckMs: 0,
+      drainTimeoutMs: 10_000,
+      signals: [],
+    }),
+    "SIGTERM: draining 1 request, at most 10.0 s",
   );
   assert.equal(
     formatEvent({
@@ -90,7 +97,14 @@ test("formatEvent() has one exact line for each lifecycle event", () => {
   delete error.stack; // the `${name}: ${message}` fallback
   const lines = [
     formatEvent({ type: "listening", address, runtime: "node" }),
-    formatEvent({ type: "draining", reason: "SIGINT", inFlight: 2 }),
+    formatEvent({
+      type: "draining",
+      reason: "SIGINT",
+      inFlight: 2,
+      lameDuckMs: 5_000,
+      drainTimeoutMs: 10_000,
+      signals: ["SIGINT", "SIGTERM"],
+    }),
     formatEvent({ type: "progress", inFlight: 1, elapsedMs: 2_345 }),
     formatEvent({ type: "progress", inFlight: 3, elapsedMs: 1_000 }),
     formatEvent({ type: "forced", inFlight: 1, cause: "deadline", elapsedMs: 10_000 }),
@@ -129,11 +143,14 @@ test("formatEvent() has one exact line for each lifecycle event", () => {
           error: "x",
         }],
       },
+      exitCode: 1,
     }),
   ];
   assert.deepEqual(lines, [
     "listening on http://127.0.0.1:8000/ (node)",
-    "SIGINT: draining 2 requests",
+    "SIGINT: draining 2 requests: lame-duck window of 5.0 s starts (still serving, readiness " +
+    "503), then the listener closes and the drain lasts at most 10.0 s; a second SIGINT or " +
+    "SIGTERM forces the shutdown",
     "draining: 1 request in flight after 2.3 s",
     "draining: 3 requests in flight after 1.0 s",
     "drain deadline passed after 10.0 s: aborting 1 request",
@@ -147,7 +164,7 @@ test("formatEvent() has one exact line for each lifecycle event", () => {
     "cannot listen on 0.0.0.0:8000: address in use",
     "an option cannot take effect",
     "closed after 7 ms (graceful): 0 completed, 0 aborted",
-    "closed after 7 ms (graceful): 2 completed, 0 aborted, hooks 1/2 ok",
+    "closed after 7 ms (graceful): 2 completed, 0 aborted, hooks 1/2 ok; exiting with code 1",
   ]);
 });
 

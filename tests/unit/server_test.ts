@@ -74,7 +74,7 @@ test("the default logger prints on stderr, but not the listening line when onLis
     await server.finished;
   });
   assert.deepEqual(quiet, [
-    ["lameduck: test: draining 0 requests"],
+    ["lameduck: test: draining 0 requests, at most 10.0 s; a second SIGINT or SIGTERM forces the shutdown"],
     ["lameduck: closed after 0 ms (graceful): 0 completed, 0 aborted"],
   ]);
   const loud = await stderr(async () => {
@@ -188,6 +188,9 @@ test("a forced drain counts the adapter's upgraded connections as aborted; the a
     type: "draining",
     reason: "shutdown()",
     inFlight: 3,
+    lameDuckMs: 0,
+    drainTimeoutMs: 100,
+    signals: ["SIGINT", "SIGTERM"],
   });
   await clock.advance(400);
   const r = await report;

@@ -37,7 +37,14 @@ test("step 1: shutdown starts draining, aborts server.signal and ctx.shutdown, f
   assert.deepEqual(shutdownSeen, [true]);
   assert.equal(adapter.host!.draining, true);
   const draining = events.find((e) => e.type === "draining");
-  assert.deepEqual(draining, { type: "draining", reason: "test", inFlight: 2 });
+  assert.deepEqual(draining, {
+    type: "draining",
+    reason: "test",
+    inFlight: 2,
+    lameDuckMs: 0,
+    drainTimeoutMs: 10_000,
+    signals: ["SIGINT", "SIGTERM"],
+  });
   const readiness = request("/readyz").opened;
   assert.ok(readiness instanceof Response);
   assert.equal(readiness.status, 503);

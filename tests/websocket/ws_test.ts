@@ -103,6 +103,8 @@ for (const mode of ["hono", "ws"]) {
         assert.equal(report.aborted, 0);
         assert.equal(await s.exit, 0, s.stderr());
         assert.match(s.stderr(), /draining 1 request/, "the WebSocket counts as in flight");
+        assert.equal(report.completed, 1, "the WebSocket counted in flight ended as completed");
+        assert.match(s.stderr(), /: 1 completed, 0 aborted/);
       } finally {
         s.child.kill("SIGKILL");
       }
