@@ -20,8 +20,8 @@ import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT } from "../contract/harness.ts";
-import { makeCertificates, start, type Started } from "./tls_harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { makeCertificates, start, type Started } from "./tls_setup.ts";
 
 let dir = "";
 let cert = "";

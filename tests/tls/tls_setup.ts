@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
 
 const SERVER = join("tests", "tls", "tls_server.ts");
 

@@ -12,8 +12,8 @@ import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RUNTIMES } from "../contract/harness.ts";
-import { makeCertificates, start } from "./tls_harness.ts";
+import { RUNTIMES } from "../contract/runtimes.ts";
+import { makeCertificates, start } from "./tls_setup.ts";
 
 let dir = "";
 let cert = "";
