@@ -17,7 +17,7 @@
  */
 
 import process from "node:process";
-import { type RuntimeName, selectedRuntimes } from "../tests/contract/harness.ts";
+import { type RuntimeName, selectedRuntimes } from "../tests/contract/runtimes.ts";
 import { failedCount, now, startLoad } from "./demo/client.ts";
 import { within } from "../tests/shared/time.ts";
 import { type ServerKind, startServer } from "./demo/process.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { RawConnection } from "../../tests/contract/harness.ts";
+import { RawConnection } from "../../tests/contract/client_raw_http.ts";
 
 /** Milliseconds on the driver's clock. */
 export const now = (): number => performance.now();

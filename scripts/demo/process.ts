@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { join } from "node:path";
-import { binaryOf, ROOT, type RuntimeName } from "../../tests/contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../../tests/contract/runtimes.ts";
 import { now } from "./client.ts";
 
 /** Which server program. */

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName } from "../../tests/contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../../tests/contract/runtimes.ts";
 import { failedCount, now, startLoad } from "./client.ts";
 
 /** One row of the restart table. */

@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PROMPT_MS } from "../shared/time.ts";
-import { type Fixture, type RuntimeName, start, within } from "./harness.ts";
-import { INVALID_OPTIONS } from "./invalid_options.ts";
+import { PROMPT_MS, within } from "../shared/time.ts";
+import { type Fixture, start } from "./fixture_process.ts";
+import type { RuntimeName } from "./runtimes.ts";
+import { INVALID_OPTIONS } from "./fixture/invalid_options.ts";
 
 /** Registers these cases for `runtime` (inside its describe block). */
 export function apiCases(runtime: RuntimeName): void {

@@ -6,9 +6,12 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PROMPT_MS } from "../shared/time.ts";
-import { RawConnection, rawRequest, type RuntimeName, sleep, within } from "./harness.ts";
-import { exitOf, FIVE_CHUNKS, is, reportOf, withFixture } from "./support.ts";
+import { PROMPT_MS, sleep, within } from "../shared/time.ts";
+import { RawConnection, rawRequest } from "./client_raw_http.ts";
+import type { RuntimeName } from "./runtimes.ts";
+import { exitOf, withFixture } from "./fixture_process.ts";
+import { FIVE_CHUNKS } from "./fixture/app.ts";
+import { is, reportOf } from "./fixture_events.ts";
 
 /** Registers these cases for `runtime` (inside its describe block). */
 export function exitCases(runtime: RuntimeName): void {

@@ -7,9 +7,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { HookSpec } from "../shared/fixture_config.ts";
-import { PROMPT_MS } from "../shared/time.ts";
-import { now, RawConnection, rawRequest, type RuntimeName, sleep } from "./harness.ts";
-import { exitOf, is, reportOf, withFixture } from "./support.ts";
+import { now, PROMPT_MS, sleep } from "../shared/time.ts";
+import { RawConnection, rawRequest } from "./client_raw_http.ts";
+import type { RuntimeName } from "./runtimes.ts";
+import { exitOf, withFixture } from "./fixture_process.ts";
+import { is, reportOf } from "./fixture_events.ts";
 
 /** Registers these cases for `runtime` (inside its describe block). */
 export function featureCases(runtime: RuntimeName): void {

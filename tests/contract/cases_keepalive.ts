@@ -6,8 +6,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createPool, type RuntimeName, sleep, within } from "./harness.ts";
-import { exitOf, withFixture } from "./support.ts";
+import { createPool } from "./client_pool.ts";
+import type { RuntimeName } from "./runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
+import { exitOf, withFixture } from "./fixture_process.ts";
 
 /** Registers these cases for `runtime` (inside its describe block). */
 export function keepAliveCases(runtime: RuntimeName): void {

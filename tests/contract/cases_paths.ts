@@ -12,12 +12,13 @@ import { request as httpsRequest } from "node:https";
 import { createServer, type Server as NetServer, Socket } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { PROMPT_MS } from "../shared/time.ts";
+import { PROMPT_MS, within } from "../shared/time.ts";
 import type { FixtureConfig } from "../shared/fixture_config.ts";
-import { makeCertificates } from "../tls/tls_harness.ts";
-import { type Fixture, start } from "./fixture_process.ts";
-import { type RuntimeName, within } from "./harness.ts";
-import { exitOf, is, openEcho, reportOf } from "./support.ts";
+import { makeCertificates } from "../tls/tls_setup.ts";
+import { exitOf, type Fixture, start } from "./fixture_process.ts";
+import type { RuntimeName } from "./runtimes.ts";
+import { is, reportOf } from "./fixture_events.ts";
+import { openEcho } from "./client_websocket.ts";
 
 /** The two ways a server gets its listening socket. */
 export const PATHS = ["direct", "inherited"] as const;

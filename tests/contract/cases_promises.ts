@@ -9,11 +9,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { THROUGH } from "./fixture_app.ts";
-import type { FixtureEvent } from "./fixture_process.ts";
-import { RawConnection, rawRequest } from "./raw_http.ts";
+import { THROUGH } from "./fixture/app.ts";
+import { exitOf, type FixtureEvent, withFixture } from "./fixture_process.ts";
+import { RawConnection, rawRequest } from "./client_raw_http.ts";
 import type { RuntimeName } from "./runtimes.ts";
-import { exitOf, is, reportOf, withFixture } from "./support.ts";
+import { is, reportOf } from "./fixture_events.ts";
 
 const log = (type: string) => (e: FixtureEvent): boolean => e.event === "log" && e.type === type;
 

@@ -9,9 +9,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RawConnection, type RawResponse, type RuntimeName } from "./harness.ts";
-import { is, withFixture } from "./support.ts";
-import type { Fixture } from "./harness.ts";
+import { RawConnection, type RawResponse } from "./client_raw_http.ts";
+import type { RuntimeName } from "./runtimes.ts";
+import { is } from "./fixture_events.ts";
+import { type Fixture, withFixture } from "./fixture_process.ts";
 
 /** The fixture configurations every request case runs with on `runtime`. */
 function variants(runtime: RuntimeName): { name: string; config: Record<string, unknown> }[] {

@@ -3,7 +3,7 @@
  * with a control character, `Response.error()`, a body already read) gets `onError`'s answer,
  * logged with the request, and the server serves on; what `Deno.serve` and `Bun.serve` do with
  * what lameduck cannot see before the head (a locked body, a body stream that fails), asserted
- * by name. The fixture's routes are in fixture_send.ts.
+ * by name. The fixture's routes are in fixture/send_routes.ts.
  *
  * @module
  */
@@ -12,16 +12,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { test } from "node:test";
-import {
-  binaryOf,
-  type Fixture,
-  RawConnection,
-  type RawResponse,
-  ROOT,
-  type RuntimeName,
-} from "./harness.ts";
-import { withFixture } from "./support.ts";
-import { SEND_SECRET } from "./fixture_send.ts";
+import { binaryOf, ROOT, type RuntimeName } from "./runtimes.ts";
+import { type Fixture, withFixture } from "./fixture_process.ts";
+import { RawConnection, type RawResponse } from "./client_raw_http.ts";
+import { SEND_SECRET } from "./fixture/send_routes.ts";
 
 /** The `stage: "send"` error events the fixture logged for `path`. */
 function sendErrors(fx: Fixture, path: string): string[] {

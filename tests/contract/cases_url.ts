@@ -11,7 +11,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FixtureConfig } from "../shared/fixture_config.ts";
-import { type Fixture, RawConnection, type RawResponse, type RuntimeName } from "./harness.ts";
+import type { Fixture } from "./fixture_process.ts";
+import { RawConnection, type RawResponse } from "./client_raw_http.ts";
+import type { RuntimeName } from "./runtimes.ts";
 import { type Path, withPath } from "./cases_paths.ts";
 
 /** `Host` values that form no valid authority. */

@@ -1,8 +1,9 @@
 /**
  * The cross-runtime contract of lameduck (README.md, "The shutdown sequence"), as one suite that
- * `defineContract(runtime)` registers for a runtime. Each test spawns tests/contract/fixture.ts
- * on that runtime and talks to it over real sockets; `deno_test.ts`, `bun_test.ts` and
- * `node_test.ts` call it, so `node --test` can run the runtimes in separate processes.
+ * `defineContract(runtime)` registers for a runtime. Each test spawns the fixture program
+ * (tests/contract/fixture/main.ts) on that runtime and talks to it over real sockets;
+ * `deno_test.ts`, `bun_test.ts` and `node_test.ts` call it, so `node --test` can run the
+ * runtimes in separate processes.
  *
  * @module
  */
@@ -10,8 +11,9 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, describe, test } from "node:test";
-import { binaryOf, killLeftovers, type RuntimeName } from "./harness.ts";
-import { forRuntime } from "./selection.ts";
+import { binaryOf, type RuntimeName } from "./runtimes.ts";
+import { killLeftovers } from "./fixture_process.ts";
+import { forRuntime } from "./runtime_selection.ts";
 import { apiCases } from "./cases_api.ts";
 import { deadlineCases } from "./cases_deadline.ts";
 import { exitCases } from "./cases_exit.ts";
@@ -26,7 +28,7 @@ import { urlCases } from "./cases_url.ts";
 
 /**
  * Registers the whole contract for `runtime`; when LAMEDUCK_RUNTIMES leaves it out, a test that
- * says so instead (failing unless LAMEDUCK_PARTIAL=1, see selection.ts).
+ * says so instead (failing unless LAMEDUCK_PARTIAL=1, see runtime_selection.ts).
  */
 export function defineContract(runtime: RuntimeName): void {
   forRuntime(runtime, "the contract", () => defineFor(runtime));

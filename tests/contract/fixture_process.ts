@@ -1,7 +1,8 @@
 /**
  * Runs a fixture program as a child process of a runtime and reads its JSON event lines: the
- * contract fixture (tests/contract/fixture.ts) by default, or another program that speaks the
- * same lines (tests/torture/fixture.ts).
+ * contract fixture (tests/contract/fixture/main.ts) by default, or another program that speaks
+ * the same lines (tests/torture/fixture.ts); `withFixture` scopes one to a case, `exitOf` waits
+ * for its end. Reading its events: fixture_events.ts.
  *
  * Every wait is bounded, so a hang fails instead of blocking.
  *
@@ -15,7 +16,7 @@ import type { FixtureConfig, TortureConfig } from "../shared/fixture_config.ts";
 import { now, within } from "../shared/time.ts";
 import { commandFor, ROOT, type RuntimeName } from "./runtimes.ts";
 
-const FIXTURE = join("tests", "contract", "fixture.ts");
+const FIXTURE = join("tests", "contract", "fixture", "main.ts");
 
 /** One JSON line the fixture wrote, stamped with its arrival time on the driver's clock. */
 export interface FixtureEvent {
@@ -236,4 +237,26 @@ export async function start(
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
+}
+
+/** Runs `body` with a fixture and always kills it afterwards. */
+export async function withFixture<C extends FixtureConfig | TortureConfig = FixtureConfig>(
+  runtime: RuntimeName,
+  config: C,
+  body: (fx: Fixture) => Promise<void>,
+  launch: (runtime: RuntimeName, config: C) => Promise<Fixture> = start,
+): Promise<void> {
+  const fx = await launch(runtime, config);
+  try {
+    await body(fx);
+  } finally {
+    fx.kill();
+  }
+}
+
+/** Waits for the fixture to exit and its output to be read. */
+export async function exitOf(fx: Fixture, ms = 15_000): Promise<Exit> {
+  const exit = await within(fx.exited, ms, `the fixture to exit\n${fx.describe()}`);
+  await within(fx.closed, 5_000, "stdout to close");
+  return exit;
 }

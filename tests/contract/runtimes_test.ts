@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RUNTIMES, selectedRuntimes } from "./harness.ts";
+import { RUNTIMES, selectedRuntimes } from "./runtimes.ts";
 
 test("LAMEDUCK_RUNTIMES names at least one runtime, and only deno, bun or node", () => {
   const selected = selectedRuntimes();

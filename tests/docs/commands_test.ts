@@ -33,7 +33,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 
 const project = mkdtempSync(join(tmpdir(), "lameduck-docs-project-"));
 after(() => rmSync(project, { recursive: true, force: true }));

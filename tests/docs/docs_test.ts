@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
-import { binaryOf, ROOT } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
 import { manifest } from "../../scripts/build_npm.ts";
 
 const pages = (dir: string) =>

@@ -14,14 +14,9 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
-import {
-  binaryOf,
-  now,
-  RawConnection,
-  ROOT,
-  type RuntimeName,
-  within,
-} from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
+import { now, within } from "../shared/time.ts";
+import { RawConnection } from "../contract/client_raw_http.ts";
 
 /** The lame-duck window the examples get here: long enough to observe, short enough to wait. */
 const LAME_DUCK_MS = 5_000;

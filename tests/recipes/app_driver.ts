@@ -13,7 +13,8 @@ import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName, sleep } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
+import { sleep } from "../shared/time.ts";
 
 /** The recipe server. */
 export const APP: string = join(ROOT, "tests", "recipes", "app.ts");

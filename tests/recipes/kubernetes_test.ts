@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type RuntimeName, RUNTIMES, sleep, within } from "../contract/harness.ts";
+import { type RuntimeName, RUNTIMES } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 import { resolveHook, resolveOptions } from "../../src/core/options.ts";
 import {
   docText,

@@ -15,7 +15,8 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type RuntimeName, RUNTIMES, sleep, within } from "../contract/harness.ts";
+import { type RuntimeName, RUNTIMES } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 import {
   childEnv,
   commandLine,

@@ -16,7 +16,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { binaryOf, ROOT, type RuntimeName, RUNTIMES, sleep, within } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName, RUNTIMES } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 import {
   APP,
   childEnv,

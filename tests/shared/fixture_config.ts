@@ -36,7 +36,7 @@ export interface HookSpec {
   timeout?: number;
 }
 
-/** tests/contract/fixture.ts: `serve()` options plus the fixture's own switches. */
+/** tests/contract/fixture/main.ts: `serve()` options plus the fixture's own switches. */
 export interface FixtureConfig extends JsonServeOptions {
   /** `"serve"` (default) or `"selftest"` (in-process API checks, contract cases 13-14). */
   mode?: "serve" | "selftest";

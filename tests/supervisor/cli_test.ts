@@ -14,7 +14,8 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 
 const CLI = join(ROOT, "src", "supervisor", "cli.ts");
 const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");

@@ -14,7 +14,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { binaryOf, ROOT, sleep } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep } from "../shared/time.ts";
 
 test("Deno without read/write on LAMEDUCK_NOTIFY: one warning, no uncaught NotCapable, still serving", async () => {
   const dir = mkdtempSync(join(tmpdir(), "lameduck-denoperm-"));

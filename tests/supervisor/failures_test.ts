@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 
 test("a failed or timed-out restart keeps the old worker serving; one restart at a time", async () => {
   const dir = mkdtempSync(join(tmpdir(), "lameduck-failures-"));

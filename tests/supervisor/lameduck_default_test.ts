@@ -15,8 +15,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { binaryOf, RawConnection, ROOT, sleep, within } from "../contract/harness.ts";
-import { forEachRuntime } from "../contract/selection.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { RawConnection } from "../contract/client_raw_http.ts";
+import { sleep, within } from "../shared/time.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 
 const CLI = join(ROOT, "src", "supervisor", "cli.ts");
 const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");

@@ -15,7 +15,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 
 const runtime = process.argv[2] === "deno" ? "deno" : "bun";
 const example = join(ROOT, "examples", `hono-${runtime}.ts`);

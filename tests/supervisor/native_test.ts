@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { binaryOf, ROOT, type RuntimeName, selectedRuntimes, within } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName, selectedRuntimes } from "../contract/runtimes.ts";
+import { within } from "../shared/time.ts";
 
 const canUnshare = spawnSync("unshare", ["-n", "true"]).status === 0;
 

@@ -16,7 +16,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { binaryOf, ROOT, type RuntimeName, selectedRuntimes } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName, selectedRuntimes } from "../contract/runtimes.ts";
 
 const REQUESTS = 300;
 const dir = mkdtempSync(join(tmpdir(), "lameduck-onewrite-"));

@@ -15,7 +15,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName, sleep, within } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
 import { type Mode, type Outcome, startLoad } from "./load.ts";
 
 const CLI = join(ROOT, "src", "supervisor", "cli.ts");

@@ -21,8 +21,9 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
-import { binaryOf, ROOT, type RuntimeName, sleep, within } from "../contract/harness.ts";
-import { forEachRuntime } from "../contract/selection.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 import { type Outcome, startLoad } from "./load.ts";
 import { type ProofParams, type ProofResult, runProof, SLOW_MS } from "./proof.ts";
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { binaryOf, ROOT } from "../contract/harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
 import { within } from "../shared/time.ts";
 
 const CLI = join(ROOT, "src", "supervisor", "cli.ts");

@@ -16,8 +16,9 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, test } from "node:test";
 import { bindSocket } from "../../src/supervisor/socket.ts";
-import { binaryOf, ROOT, sleep, within } from "../contract/harness.ts";
-import { forEachRuntime } from "../contract/selection.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep, within } from "../shared/time.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "lameduck-systemd-"));
 const calls = join(dir, "calls.log");

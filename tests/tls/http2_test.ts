@@ -9,40 +9,21 @@
  * connection-specific field in a response. HTTP/1.1 and WebSockets (wss://) on the same port,
  * and all of it on an inherited socket (`LISTEN_FDS`).
  */
-import { execFileSync, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
 import http2 from "node:http2";
-import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT } from "../contract/harness.ts";
-import { makeCertificates, start, type Started } from "./tls_harness.ts";
+import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { sleep } from "../shared/time.ts";
+import { curl2 as curl2Trusting, curlMissing, httpsGet } from "./tls_clients.ts";
+import { listenerToInherit, start, type Started, useCertificates } from "./tls_setup.ts";
 
-let dir = "";
-let cert = "";
-let env: Record<string, string> = {};
-
-before(() => {
-  ({ dir, cert, env } = makeCertificates());
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Why `curl --http2` cannot be used here, or `undefined` when it can. */
-function curlMissing(): string | undefined {
-  try {
-    const version = execFileSync("curl", ["-V"], { encoding: "utf8" });
-    return /^Features:.*\bHTTP2\b/m.test(version)
-      ? undefined
-      : "this curl has no HTTP2 feature (curl -V)";
-  } catch {
-    return "curl is not installed";
-  }
-}
+const certs = useCertificates();
 
 interface Answer {
   status: number;
@@ -86,7 +67,7 @@ function connect(url: string): {
   goaway: Promise<boolean>;
   closed: Promise<void>;
 } {
-  const session = http2.connect(url, { ca: cert });
+  const session = http2.connect(url, { ca: certs.cert });
   session.on("error", () => {}); // A refused or cut session shows in the assertions.
   const goaway = new Promise<boolean>((resolve) => {
     session.once("goaway", () => resolve(true));
@@ -97,50 +78,10 @@ function connect(url: string): {
 }
 
 /** An HTTP/1.1 GET over TLS (Node's https: no ALPN `h2` offered). */
-function get1(
-  url: string,
-): Promise<{ status: number; body: string; version: string; connection: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const request = https.get(url, { ca: cert, agent: false, timeout: 10_000 }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (d) => body += d);
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          body,
-          version: response.httpVersion,
-          connection: response.headers.connection,
-        }));
-      response.on("error", reject);
-    });
-    request.on("error", reject);
-    request.on("timeout", () => request.destroy(new Error("timed out")));
-  });
-}
+const get1 = (url: string) => httpsGet(url, certs.cert);
 
-/** `curl --http2`: what it printed, the HTTP version, status and its exit code. */
-function curl2(url: string): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn("curl", [
-      "-s",
-      "--cacert",
-      `${dir}/cert.pem`,
-      "--http2",
-      "-w",
-      " %{http_version} %{http_code}",
-      url,
-    ]);
-    let out = "";
-    child.stdout.on("data", (d) => out += d);
-    child.on("exit", (code) => resolve(`${out} exit ${code}`));
-    child.on("error", (error) => resolve(`curl failed: ${error.message}`));
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** `curl --http2`, trusting the test certificate. */
+const curl2 = (url: string) => curl2Trusting(url, `${certs.dir}/cert.pem`);
 
 function refused(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -189,7 +130,7 @@ async function rawSession(port: number): Promise<{
   frames: Frame[];
   ended: Promise<void>;
 }> {
-  const socket = tls.connect({ host: "127.0.0.1", port, ca: cert, ALPNProtocols: ["h2"] });
+  const socket = tls.connect({ host: "127.0.0.1", port, ca: certs.cert, ALPNProtocols: ["h2"] });
   await new Promise<void>((resolve, reject) => {
     socket.once("secureConnect", resolve);
     socket.once("error", reject);
@@ -255,7 +196,7 @@ async function ready(s: Started): Promise<string> {
 
 describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", () => {
   test("a stream in flight at SIGTERM completes, the session gets GOAWAY, a new connection is refused, exit 0", async () => {
-    const s = start("node", env);
+    const s = start("node", certs.env);
     try {
       const url = await ready(s);
       const port = Number(new URL(url).port);
@@ -283,7 +224,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("a stream the client opens after the server's GOAWAY is never handled (above its last stream id); the one before completes", async () => {
-    const s = start("node", env);
+    const s = start("node", certs.env);
     try {
       const url = await ready(s);
       const h2 = await rawSession(Number(new URL(url).port));
@@ -309,7 +250,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("a stream stuck past the drain deadline is cut and counted as aborted; exit 1 (forced)", async () => {
-    const s = start("node", { ...env, DRAIN_TIMEOUT: "500" });
+    const s = start("node", { ...certs.env, DRAIN_TIMEOUT: "500" });
     try {
       const url = await ready(s);
       const { session, goaway, closed } = connect(url);
@@ -335,7 +276,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("the same port serves HTTP/1.1 over TLS; at SIGTERM it says Connection: close, HTTP/2 gets GOAWAY", async () => {
-    const s = start("node", env);
+    const s = start("node", certs.env);
     try {
       const url = await ready(s);
       const plain = await get1(url);
@@ -359,7 +300,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("in the lame-duck window a session that carries a request gets GOAWAY while the listener still accepts", async () => {
-    const s = start("node", { ...env, LAME_DUCK: "5000" });
+    const s = start("node", { ...certs.env, LAME_DUCK: "5000" });
     try {
       const url = await ready(s);
       const port = Number(new URL(url).port);
@@ -382,7 +323,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("the request on an HTTP/2 stream: URL from :authority, no pseudo-header fields, one Cookie, a body without Content-Length", async () => {
-    const s = start("node", env);
+    const s = start("node", certs.env);
     try {
       const url = await ready(s);
       const { session } = connect(url);
@@ -417,7 +358,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("a response with HTTP/1.1 connection fields and a status text is sent without them", async () => {
-    const s = start("node", env);
+    const s = start("node", certs.env);
     try {
       const url = await ready(s);
       const { session } = connect(url);
@@ -438,7 +379,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("request.signal aborts when the client resets the stream (RST_STREAM)", async () => {
-    const s = start("node", env);
+    const s = start("node", certs.env);
     try {
       const url = await ready(s);
       const { session } = connect(url);
@@ -456,10 +397,10 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("a WebSocket over TLS (an HTTP/1.1 upgrade) on the same port gets 1001 at SIGTERM; exit 0", async () => {
-    const s = start("node", { ...env, WS: "1" });
+    const s = start("node", { ...certs.env, WS: "1" });
     try {
       const url = await ready(s);
-      const ws = new WebSocket(url.replace("https:", "wss:"), { ca: cert });
+      const ws = new WebSocket(url.replace("https:", "wss:"), { ca: certs.cert });
       const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
       ws.on("error", () => {});
       await new Promise<void>((resolve, reject) => {
@@ -486,7 +427,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       skip: missing,
     },
     async () => {
-      const s = start("node", env);
+      const s = start("node", certs.env);
       try {
         const url = await ready(s);
         assert.equal(await curl2(url), "secure https: 2 200 exit 0");
@@ -514,7 +455,7 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
       "--",
       binaryOf("node"),
       join(ROOT, "tests", "tls", "tls_server.ts"),
-    ], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    ], { cwd: ROOT, env: { ...process.env, ...certs.env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let log = "";
     sup.stdout!.on("data", (d) => out += d);
@@ -564,11 +505,9 @@ describe("HTTP/2 over TLS on node (http2.createSecureServer with allowHTTP1)", (
   });
 
   test("an inherited socket (LISTEN_FDS) serves HTTP/2 and HTTP/1.1; a stream in flight at SIGTERM completes after GOAWAY", async () => {
-    const listener = net.createServer();
-    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-    const port = (listener.address() as net.AddressInfo).port;
-    const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
-    const s = start("node", env, fd);
+    const listener = await listenerToInherit();
+    const port = listener.port;
+    const s = start("node", certs.env, listener.fd);
     // The child holds its own copy now; the test's must not accept.
     listener.close();
     try {

@@ -4,37 +4,20 @@
  * runtime cannot use is a failed start (exit 1), and an inherited socket (`LISTEN_FDS`) is
  * served over TLS too. The certificate is made here with openssl, never committed.
  */
-import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import http2 from "node:http2";
-import https from "node:https";
-import net from "node:net";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { RUNTIMES } from "../contract/harness.ts";
-import { makeCertificates, start } from "./tls_harness.ts";
+import { RUNTIMES } from "../contract/runtimes.ts";
+import { curl2, httpsGet } from "./tls_clients.ts";
+import { listenerToInherit, start, useCertificates } from "./tls_setup.ts";
 
-let dir = "";
-let cert = "";
+const certs = useCertificates();
 
-before(() => {
-  ({ dir, cert } = makeCertificates());
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = https.get(url, { ca: cert, agent: false, timeout: 10_000 }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (d) => body += d);
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-      response.on("error", reject);
-    });
-    request.on("error", reject);
-    request.on("timeout", () => request.destroy(new Error("timed out")));
-  });
+/** An HTTPS GET trusting the test certificate: its status and body. */
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpsGet(url, certs.cert);
+  return { status, body };
 }
 
 /** One HTTP/2 request; also reports whether the session received GOAWAY. */
@@ -58,25 +41,9 @@ function get2(
   });
 }
 
-/** Runs `curl --http2` for `url` and resolves with what it printed and its exit code. */
-function curl2(url: string): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn("curl", ["-sk", "--http2", "-w", " %{http_version} %{http_code}", url]);
-    let out = "";
-    child.stdout.on("data", (d) => out += d);
-    child.on("exit", (code) => resolve(`${out} exit ${code}`));
-    child.on("error", (error) => resolve(`curl failed: ${error.message}`));
-  });
-}
-
 describe("HTTP/2 over TLS on deno (Deno.serve negotiates it by itself)", () => {
-  const tlsEnv = () => ({
-    TLS_CERT_FILE: join(dir, "cert.pem"),
-    TLS_KEY_FILE: join(dir, "key.pem"),
-  });
-
   test("curl --http2: a stream in flight at SIGTERM completes over HTTP/2 and the process exits 0", async () => {
-    const s = start("deno", tlsEnv());
+    const s = start("deno", certs.env);
     try {
       const url = (await s.line).slice("ready ".length);
       assert.equal(await curl2(url), "secure https: 2 200 exit 0");
@@ -91,10 +58,10 @@ describe("HTTP/2 over TLS on deno (Deno.serve negotiates it by itself)", () => {
   });
 
   test("known runtime limitation: Deno's HTTP/2 drain closes the connection under a stream in flight when the client answers GOAWAY with GOAWAY (Node's http2 client)", async () => {
-    const s = start("deno", tlsEnv());
+    const s = start("deno", certs.env);
     try {
       const url = (await s.line).slice("ready ".length);
-      const session = http2.connect(url, { ca: cert });
+      const session = http2.connect(url, { ca: certs.cert });
       const goaway = new Promise<boolean>((resolve) => {
         session.once("goaway", () => resolve(true));
         session.once("close", () => resolve(false));
@@ -124,10 +91,7 @@ describe("HTTP/2 over TLS on deno (Deno.serve negotiates it by itself)", () => {
 for (const runtime of RUNTIMES) {
   describe(`TLS on ${runtime}`, () => {
     test("serves HTTPS, reports an https:// URL, and drains a request in flight at SIGTERM", async () => {
-      const s = start(runtime, {
-        TLS_CERT_FILE: join(dir, "cert.pem"),
-        TLS_KEY_FILE: join(dir, "key.pem"),
-      });
+      const s = start(runtime, certs.env);
       try {
         const line = await s.line;
         assert.match(line, /^ready https:\/\/127\.0\.0\.1:\d+\/$/);
@@ -144,10 +108,7 @@ for (const runtime of RUNTIMES) {
     });
 
     test("a certificate the runtime cannot use rejects ready with the runtime's error and exits 1", async () => {
-      const s = start(runtime, {
-        TLS_CERT_FILE: join(dir, "bad.pem"),
-        TLS_KEY_FILE: join(dir, "key.pem"),
-      });
+      const s = start(runtime, { ...certs.env, TLS_CERT_FILE: join(certs.dir, "bad.pem") });
       try {
         assert.match(await s.line, /^failed ./);
         assert.equal(await s.exit, 1);
@@ -159,14 +120,9 @@ for (const runtime of RUNTIMES) {
     });
 
     test("an inherited socket (LISTEN_FDS) is served over TLS", async () => {
-      const listener = net.createServer();
-      await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-      const port = (listener.address() as net.AddressInfo).port;
-      const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
-      const s = start(runtime, {
-        TLS_CERT_FILE: join(dir, "cert.pem"),
-        TLS_KEY_FILE: join(dir, "key.pem"),
-      }, fd);
+      const listener = await listenerToInherit();
+      const port = listener.port;
+      const s = start(runtime, certs.env, listener.fd);
       // The child holds its own copy now; the test's must not accept.
       listener.close();
       try {

@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import type net from "node:net";
 import { after, describe, test } from "node:test";
-import { forEachRuntime } from "../contract/selection.ts";
-import { killLeftovers, now, sleep } from "../contract/harness.ts";
-import { is } from "../contract/support.ts";
-import { PROMPT_MS } from "../shared/time.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
+import { killLeftovers } from "../contract/fixture_process.ts";
+import { is } from "../contract/fixture_events.ts";
+import { now, PROMPT_MS, sleep } from "../shared/time.ts";
 import {
   exchange,
   exitOf,

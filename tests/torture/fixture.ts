@@ -1,6 +1,7 @@
 /**
  * The torture suite's server program, run as a child process by each runtime through
- * tests/contract/harness.ts (`start(runtime, config, timeout, "tests/torture/fixture.ts")`).
+ * tests/contract/fixture_process.ts
+ * (`start(runtime, config, timeout, "tests/torture/fixture.ts")`).
  * Unlike the contract fixture it hands `serve()` a plain fetch function, not a Hono app: Hono
  * catches handler errors itself, and here every failure must reach lameduck.
  *

@@ -9,8 +9,9 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { forEachRuntime } from "../contract/selection.ts";
-import { killLeftovers, sleep, within } from "../contract/harness.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
+import { killLeftovers } from "../contract/fixture_process.ts";
+import { sleep, within } from "../shared/time.ts";
 import {
   exchange,
   exitOf,

@@ -1,7 +1,7 @@
 /**
  * Helpers of the torture suite: start tests/torture/fixture.ts on a runtime (through the
- * contract harness), read everything a raw socket receives, look for leaked errors, and ask the
- * fixture for its `inFlight`.
+ * contract's fixture_process.ts), read everything a raw socket receives, look for leaked errors,
+ * and ask the fixture for its `inFlight`.
  *
  * @module
  */
@@ -9,9 +9,13 @@
 import net from "node:net";
 import type { TortureConfig } from "../shared/fixture_config.ts";
 import { now, sleep } from "../shared/time.ts";
-import { type Fixture, start } from "../contract/fixture_process.ts";
+import {
+  exitOf,
+  type Fixture,
+  start,
+  withFixture as withContractFixture,
+} from "../contract/fixture_process.ts";
 import type { RuntimeName } from "../contract/runtimes.ts";
-import { exitOf, withFixture as withContractFixture } from "../contract/support.ts";
 
 const SCRIPT = "tests/torture/fixture.ts";
 

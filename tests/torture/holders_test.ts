@@ -12,12 +12,11 @@
 import assert from "node:assert/strict";
 import { createServer, type Server as NetServer } from "node:net";
 import { after, describe, test } from "node:test";
-import { forEachRuntime } from "../contract/selection.ts";
-import { killLeftovers, sleep } from "../contract/harness.ts";
-import { type Fixture, start } from "../contract/fixture_process.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
+import { type Fixture, killLeftovers, start } from "../contract/fixture_process.ts";
 import type { RuntimeName } from "../contract/runtimes.ts";
 import type { TortureConfig } from "../shared/fixture_config.ts";
-import { PROMPT_MS } from "../shared/time.ts";
+import { PROMPT_MS, sleep } from "../shared/time.ts";
 import { exchange, exitOf } from "./helpers.ts";
 
 const SCRIPT = "tests/torture/fixture.ts";

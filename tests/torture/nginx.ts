@@ -16,7 +16,8 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { now, sleep, tryConnect, within } from "../contract/harness.ts";
+import { now, sleep, within } from "../shared/time.ts";
+import { tryConnect } from "../contract/client_raw_http.ts";
 
 const CANDIDATES = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"];
 

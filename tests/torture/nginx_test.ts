@@ -24,10 +24,11 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import { type Fixture, killLeftovers, now, sleep, within } from "../contract/harness.ts";
+import { type Fixture, killLeftovers } from "../contract/fixture_process.ts";
+import { now, sleep, within } from "../shared/time.ts";
 import { exitOf, launch } from "./helpers.ts";
 import { ensureNginx, type Nginx, startNginx } from "./nginx.ts";
-import { forEachRuntime } from "../contract/selection.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 
 const LAME_DUCK_MS = 1_500;
 const CONCURRENCY = 16;

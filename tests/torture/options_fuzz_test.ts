@@ -12,8 +12,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { describe, test } from "node:test";
-import { binaryOf, ROOT, type RuntimeName, within } from "../contract/harness.ts";
-import { forEachRuntime } from "../contract/selection.ts";
+import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
+import { within } from "../shared/time.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 import type { EdgeProblems } from "./options_edge.ts";
 import { fuzzOptions } from "./options_fuzz.ts";
 

@@ -15,11 +15,16 @@ import { createServer, type Server as NetServer } from "node:net";
 import { after, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import type { SendConfig } from "../shared/fixture_config.ts";
-import { killLeftovers, within } from "../contract/harness.ts";
-import { type Fixture, type FixtureEvent, start } from "../contract/fixture_process.ts";
-import { RawConnection, type RawResponse } from "../contract/raw_http.ts";
+import { within } from "../shared/time.ts";
+import {
+  type Fixture,
+  type FixtureEvent,
+  killLeftovers,
+  start,
+} from "../contract/fixture_process.ts";
+import { RawConnection, type RawResponse } from "../contract/client_raw_http.ts";
 import type { RuntimeName } from "../contract/runtimes.ts";
-import { forEachRuntime } from "../contract/selection.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 
 const SCRIPT = "tests/torture/send_fixture.ts";
 

@@ -8,11 +8,11 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { forEachRuntime } from "../contract/selection.ts";
+import { forEachRuntime } from "../contract/runtime_selection.ts";
 import type { ShutdownReport } from "../../mod.ts";
 import type { TortureConfig } from "../shared/fixture_config.ts";
-import { PROMPT_MS } from "../shared/time.ts";
-import { type Fixture, killLeftovers, sleep, within } from "../contract/harness.ts";
+import { PROMPT_MS, sleep, within } from "../shared/time.ts";
+import { type Fixture, killLeftovers } from "../contract/fixture_process.ts";
 import { exchange, exitOf, get, launch, withFixture } from "./helpers.ts";
 
 function reportOf(fx: Fixture, server = 0): ShutdownReport {

@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import WebSocket from "ws";
-import { binaryOf, ROOT, type RuntimeName, RUNTIMES } from "../contract/harness.ts";
+import { binaryOf, ROOT, type RuntimeName, RUNTIMES } from "../contract/runtimes.ts";
 
 interface Started {
   child: ChildProcess;

@@ -1,23 +1,22 @@
 /**
- * Helpers of the TLS tests (`tls_test.ts`, `http2_test.ts`): a throw-away certificate made with
- * openssl (never committed), and `tls_server.ts` started on a runtime, optionally on an
- * inherited socket.
+ * The setup the TLS suites (`tls_test.ts`, `http2_test.ts`) share: a throw-away certificate made
+ * with openssl (never committed; `useCertificates` makes one per test file), `tls_server.ts`
+ * started on a runtime, and a listening socket for it to inherit (`LISTEN_FDS`). The clients are
+ * in tls_clients.ts. The contract's TLS cases (tests/contract/cases_paths.ts) use
+ * `makeCertificates` too.
  *
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName } from "../contract/harness.ts";
+import { after, before } from "node:test";
+import { commandFor, ROOT, type RuntimeName } from "../contract/runtimes.ts";
 
 const SERVER = join("tests", "tls", "tls_server.ts");
-
-function commandOf(runtime: RuntimeName, script: string): [string, string[]] {
-  const bin = binaryOf(runtime);
-  return runtime === "deno" ? [bin, ["run", "-A", script]] : [bin, [script]];
-}
 
 /** A folder with `cert.pem`, `key.pem` (for 127.0.0.1 and localhost) and a broken `bad.pem`. */
 export interface Certificates {
@@ -59,6 +58,31 @@ export function makeCertificates(): Certificates {
   };
 }
 
+/**
+ * Registers `before` and `after` hooks in the calling test file that make a certificate and
+ * remove its folder. The returned object is filled in by `before`: read it inside tests.
+ */
+export function useCertificates(): Certificates {
+  const made: Certificates = { dir: "", cert: "", env: {} };
+  before(() => {
+    Object.assign(made, makeCertificates());
+  });
+  after(() => rmSync(made.dir, { recursive: true, force: true }));
+  return made;
+}
+
+/**
+ * A listening socket on 127.0.0.1 for a child to inherit: pass `fd` to {@linkcode start}, then
+ * `close()` this process's copy so that only the child accepts.
+ */
+export async function listenerToInherit(): Promise<{ port: number; fd: number; close(): void }> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const port = (listener.address() as net.AddressInfo).port;
+  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+  return { port, fd, close: () => listener.close() };
+}
+
 /** A running `tls_server.ts`. */
 export interface Started {
   child: ChildProcess;
@@ -73,7 +97,7 @@ export interface Started {
 
 /** Starts `tls_server.ts` on `runtime`; with `fd`, on that inherited socket (`LISTEN_FDS`). */
 export function start(runtime: RuntimeName, env: Record<string, string>, fd?: number): Started {
-  const [bin, args] = commandOf(runtime, SERVER);
+  const [bin, args] = commandFor(runtime, SERVER);
   // With an inherited socket, LISTEN_PID must be the server's own PID: exec keeps the shell's.
   const child = fd === undefined
     ? spawn(bin, args, {
