@@ -7,8 +7,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RawConnection, rawRequest, type RuntimeName, sleep, tryConnect } from "./harness.ts";
-import { exitOf, is, withFixture } from "./support.ts";
+import { sleep } from "../shared/time.ts";
+import { RawConnection, rawRequest, tryConnect } from "./client_raw_http.ts";
+import { is } from "./fixture_events.ts";
+import { exitOf, withFixture } from "./fixture_process.ts";
+import type { RuntimeName } from "./runtimes.ts";
 
 /** The Prometheus text format, parsed: sample (name with labels) -> value; checks each line. */
 function parseMetrics(text: string): Map<string, number> {
