@@ -7,11 +7,14 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import process from "node:process";
 import { sleep } from "../shared/time.ts";
 import { RawConnection, rawRequest, tryConnect } from "./client_raw_http.ts";
 import { is } from "./fixture_events.ts";
 import { exitOf, withFixture } from "./fixture_process.ts";
-import type { RuntimeName } from "./runtimes.ts";
+import { binaryOf, ROOT, type RuntimeName } from "./runtimes.ts";
 
 /** The Prometheus text format, parsed: sample (name with labels) -> value; checks each line. */
 function parseMetrics(text: string): Map<string, number> {
@@ -148,6 +151,21 @@ export function probeCases(runtime: RuntimeName): void {
       assert.match(records[2].msg, /a second SIGINT or SIGTERM forces the shutdown/);
       assert.equal(records[3].exitCode, 0);
       assert.match(records[3].msg, /exiting with code 0$/);
+      // pino-pretty (pinned) reads them as pino's own lines: level names, messages, err and req.
+      const pretty = spawnSync(
+        binaryOf("node"),
+        [join(ROOT, "node_modules", "pino-pretty", "bin.js")],
+        {
+          input: lines.join("\n") + "\n",
+          encoding: "utf8",
+          env: { ...process.env, NO_COLOR: "1" },
+        },
+      );
+      assert.equal(pretty.status, 0, pretty.stderr);
+      assert.match(pretty.stdout, /\] INFO: listening on http:\/\/127\.0\.0\.1:\d+\//);
+      assert.match(pretty.stdout, /\] ERROR: GET \/throw-through.*boom thrown through/);
+      assert.match(pretty.stdout, /"path": "\/throw-through"/);
+      assert.match(pretty.stdout, /\] INFO: closed after \d+ ms \(graceful\)/);
     });
   });
 }
