@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { RunOptions } from "../../src/supervisor/args.ts";
-import { chooseHandover, supervise, type System } from "../../src/supervisor/supervisor.ts";
+import { chooseHandover } from "../../src/supervisor/handover.ts";
+import { supervise } from "../../src/supervisor/supervisor.ts";
+import type { System } from "../../src/supervisor/system.ts";
 import type { WorkerExit, WorkerHandle, WorkerSpec } from "../../src/supervisor/worker.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -109,6 +111,18 @@ class FakeSystem implements System {
   }
   tempDir() {
     return { path: "/nonexistent", remove: () => {} };
+  }
+  tmpdir(): string {
+    return "/tmp";
+  }
+  /** The --pid-file paths claimed and released. */
+  pidFiles: string[] = [];
+  claimPidFile(path: string): string | undefined {
+    this.pidFiles.push(`claim ${path}`);
+    return undefined;
+  }
+  releasePidFile(path: string): void {
+    this.pidFiles.push(`release ${path}`);
   }
   signal(name: string): void {
     this.handlers.get(name)!();
