@@ -88,7 +88,7 @@ export class Restart {
     return `restart done in ${since(this.#startedAt)}`;
   }
 
-  /** How it ended, for {@linkcode Supervisor.lastRestart}. */
+  /** How it ended (the supervisor's `lastRestart`). */
   outcome(result: RestartOutcome["result"], reason?: string): RestartOutcome {
     return {
       signal: this.signal,
