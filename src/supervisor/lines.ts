@@ -24,8 +24,8 @@ export function how(exit: WorkerExit): string {
 export function ended(worker: WorkerHandle, exit: WorkerExit): string {
   const report = worker.report;
   const drained = report
-    ? `, drained ${report.completed} requests (${report.aborted} aborted, ` +
-      `${report.graceful ? "graceful" : "forced"})`
+    ? `, drained ${report.completed} request${report.completed === 1 ? "" : "s"} ` +
+      `(${report.aborted} aborted, ${report.graceful ? "graceful" : "forced"})`
     : "";
   return `worker ${worker.generation} (pid ${worker.pid}) ${how(exit)}${drained}`;
 }

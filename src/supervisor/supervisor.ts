@@ -28,30 +28,28 @@ import { type Setup, setUp } from "./startup.ts";
 import { realSystem, type System } from "./system.ts";
 import { WorkerPool } from "./pool.ts";
 import { Restart } from "./restart.ts";
+import { Slots } from "./slots.ts";
 import type { Entry, Event, RestartOutcome, Slot, SupervisorState, WorkerStatus } from "./state.ts";
-import type { WorkerExit, WorkerHandle } from "./worker.ts";
+import type { WorkerExit } from "./worker.ts";
 
 export type { RestartOutcome, SupervisorState, WorkerState, WorkerStatus } from "./state.ts";
 
-/** The first delay before replacing a worker that died; it doubles per failure in a row. */
-export const BACKOFF_START_MS = 100;
-/** The longest delay before replacing a worker that died. */
-export const BACKOFF_MAX_MS = 10_000;
-/** A worker that served this long before dying resets its slot's backoff. */
-const BACKOFF_RESET_MS = 10_000;
-
 const SIGNALS: NodeJS.Signals[] = ["SIGHUP", "SIGUSR2", "SIGTERM", "SIGINT"];
 
-/** Runs `lameduck run` until it is told to stop. */
+/**
+ * Runs `lameduck run` until it is told to stop. Its `state`, `workers` (the table of workers
+ * not yet exited) and `lastRestart` can be read at any time; it does not report them itself.
+ */
 export class Supervisor {
   #options: RunOptions;
   #system: System;
   #state: SupervisorState = "starting";
-  #slots: Slot[] = [];
+  #slots = new Slots(0);
   #first: Entry[] = [];
   #pool!: WorkerPool;
   #restart: Restart | undefined;
   #lastRestart: RestartOutcome | undefined;
+  /** The first generation will not serve (one failed, or a stop came first): exit once it is gone. */
   #givingUp = false;
   #exitCode = 0;
   #setup!: Setup;
@@ -90,17 +88,14 @@ export class Supervisor {
       this.#log,
       (event) => this.#dispatch(event),
     );
-    this.#slots = Array.from(
-      { length: setup.count },
-      (_, index) => ({ index, worker: undefined, failures: 0, timer: undefined }),
-    );
+    this.#slots = new Slots(setup.count);
     const done = new Promise<number>((resolve) => (this.#finish = resolve));
     // Listening before the first workers start: a signal that arrives while they start (or just
     // as they become ready) must not kill the supervisor by the default action and orphan them.
     this.#off = SIGNALS.map((signal) =>
       this.#system.onSignal(signal, () => this.#dispatch({ type: "signal", signal }))
     );
-    this.#first = this.#slots.map((slot) => this.#pool.start(slot, "first"));
+    this.#first = this.#slots.list.map((slot) => this.#pool.start(slot, "first"));
     return done;
   }
 
@@ -134,10 +129,6 @@ export class Supervisor {
   }
 
   #log = (message: string): void => this.#system.log(`lameduck run: ${message}`);
-
-  #serving(): WorkerHandle[] {
-    return this.#slots.flatMap((s) => (s.worker ? [s.worker.handle] : []));
-  }
 
   #onReady(entry: Entry): void {
     if (!this.#pool.settle(entry, true)) return;
@@ -176,15 +167,11 @@ export class Supervisor {
     this.#pool.remove(entry);
     const slot = entry.slot;
     if (slot.worker === entry) {
-      slot.worker = undefined;
+      this.#slots.died(entry);
       if (this.#state === "stopping") {
         if (exit.code !== 0 && this.#exitCode === 0) this.#exitCode = exit.code;
         this.#log(ended(entry.handle, exit));
-      } else {
-        const served = performance.now() - (entry.readyAt ?? performance.now());
-        if (served >= BACKOFF_RESET_MS) slot.failures = 0;
-        this.#replaceLater(slot, `${ended(entry.handle, exit)} unexpectedly`);
-      }
+      } else this.#replaceLater(slot, `${ended(entry.handle, exit)} unexpectedly`);
     }
     const restart = entry.drainOf;
     if (restart) {
@@ -207,7 +194,7 @@ export class Supervisor {
     }
     this.#first.forEach((e) => (e.slot.worker = e));
     // A worker that died between its READY and now.
-    for (const slot of this.#slots) {
+    for (const slot of this.#slots.list) {
       const entry = slot.worker!;
       if (entry.exited) {
         slot.worker = undefined;
@@ -216,22 +203,21 @@ export class Supervisor {
       }
     }
     this.#state = "serving";
-    this.#system.systemd(["READY=1", `STATUS=${named(this.#serving())} serving`]);
+    this.#system.systemd(["READY=1", `STATUS=${named(this.#slots.serving())} serving`]);
   }
 
   /** Replaces the dead worker of `slot` after a backoff that doubles per death in a row. */
   #replaceLater(slot: Slot, why: string): void {
-    const delay = Math.min(BACKOFF_START_MS * 2 ** slot.failures, BACKOFF_MAX_MS);
-    slot.failures++;
-    this.#log(`${why}; replacing it in ${delay} ms (${named(this.#serving())} serving)`);
+    const delay = this.#slots.backoff(slot);
+    this.#log(`${why}; replacing it in ${delay} ms (${named(this.#slots.serving())} serving)`);
     if (this.#state === "stopping") return; // the replacement would not start
     slot.timer = setTimeout(() => this.#dispatch({ type: "backoff", slot }), delay);
   }
 
   #restartOn(signal: string): void {
     if (this.#state === "stopping") return;
-    if (this.#serving().length === 0 && !this.#slots.some((s) => s.timer)) {
-      const first = this.#slots.length === 1 ? "the first worker is" : "the first workers are";
+    if (this.#slots.serving().length === 0 && !this.#slots.pending()) {
+      const first = this.#slots.list.length === 1 ? "the first worker is" : "the first workers are";
       return this.#log(`${signal}: ${first} not ready yet; ignored`);
     }
     if (this.#state === "restarting") {
@@ -239,11 +225,13 @@ export class Supervisor {
     }
     this.#state = "restarting";
     this.#log(
-      `${signal}: restarting ${named(this.#serving())} one at a time (each serves until its ` +
+      `${signal}: restarting ${
+        named(this.#slots.serving())
+      } one at a time (each serves until its ` +
         `replacement is ready)`,
     );
     this.#system.systemd(["RELOADING=1", `MONOTONIC_USEC=${monotonicUsec()}`, "STATUS=restarting"]);
-    this.#restart = new Restart(signal, this.#slots, this.#pool, this.#log);
+    this.#restart = new Restart(signal, this.#slots.list, this.#pool, this.#log);
     this.#restartNext(this.#restart);
   }
 
@@ -261,7 +249,7 @@ export class Supervisor {
       return;
     }
     this.#state = "serving";
-    const serving = this.#serving();
+    const serving = this.#slots.serving();
     if (failure !== undefined) {
       this.#log(`restart failed: ${failure}; ${keepServing(serving)}`);
       this.#system.systemd(["READY=1", `STATUS=restart failed; ${named(serving)} serving`]);
@@ -286,9 +274,9 @@ export class Supervisor {
       return;
     }
     this.#state = "stopping";
-    this.#log(stopLine(signal, this.#pool.handles(), this.#serving()));
+    this.#log(stopLine(signal, this.#pool.handles(), this.#slots.serving()));
     this.#system.systemd(["STOPPING=1", "STATUS=draining"]);
-    for (const slot of this.#slots) clearTimeout(slot.timer);
+    this.#slots.cancel();
     this.#pool.terminateAll();
   }
 
