@@ -11,15 +11,24 @@
 import type { Platform } from "../core/signals.ts";
 import { inheritedFd } from "./activation.ts";
 
-/** The variables taken (and removed) by {@linkcode takeActivation}. */
-export const ACTIVATION_VARIABLES: readonly string[] = [
-  "LISTEN_FDS",
-  "LISTEN_PID",
-  "LISTEN_FDNAMES",
-  "LAMEDUCK_NOTIFY",
+/** systemd's socket-activation variables, which `lameduck run --handover fd` also sets. */
+export const SOCKET_VARIABLES: readonly string[] = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"];
+
+/** `lameduck run`'s notice channel: a unix socket path and the worker's token. */
+export const NOTIFY_VARIABLE = "LAMEDUCK_NOTIFY";
+
+/** The address `lameduck run --handover reuseport` hands a worker to bind. */
+export const REUSEPORT_VARIABLES: readonly string[] = [
   "LAMEDUCK_HANDOVER",
   "LAMEDUCK_HOST",
   "LAMEDUCK_PORT",
+];
+
+/** The variables taken (and removed) by {@linkcode takeActivation}. */
+export const ACTIVATION_VARIABLES: readonly string[] = [
+  ...SOCKET_VARIABLES,
+  NOTIFY_VARIABLE,
+  ...REUSEPORT_VARIABLES,
 ];
 
 /** What this process was handed. */
@@ -46,10 +55,15 @@ export function takeActivation(platform: Platform): Activation {
     const reusePort = fd === undefined && env("LAMEDUCK_HANDOVER") === "reuseport"
       ? reusePortAddress(env)
       : undefined;
-    return { fd, notifyPath: env("LAMEDUCK_NOTIFY"), systemd: env("NOTIFY_SOCKET"), reusePort };
+    return { fd, notifyPath: env(NOTIFY_VARIABLE), systemd: env("NOTIFY_SOCKET"), reusePort };
   } finally {
     for (const name of ACTIVATION_VARIABLES) platform.unsetEnv(name);
   }
+}
+
+/** The variables `lameduck run` sets for a `reuseport` worker to bind `hostname:port`. */
+export function reusePortVariables(hostname: string, port: number): Record<string, string> {
+  return { LAMEDUCK_HANDOVER: "reuseport", LAMEDUCK_HOST: hostname, LAMEDUCK_PORT: `${port}` };
 }
 
 /**

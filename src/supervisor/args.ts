@@ -4,9 +4,7 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import process from "node:process";
+import { parseArgs } from "node:util";
 
 /** What `lameduck run` was asked to do. */
 export interface RunOptions {
@@ -78,15 +76,6 @@ Options:
   -h, --help           print this help and exit
   -V, --version        print the version and exit`;
 
-/** Reads an option's value: `--name value` or `--name=value`. */
-function valueOf(args: string[], i: number, name: string): [string, number] {
-  const arg = args[i]!;
-  if (arg.startsWith(`${name}=`)) return [arg.slice(name.length + 1), i];
-  const next = args[i + 1];
-  if (next === undefined || next === "--") throw new TypeError(`Missing value for ${name}`);
-  return [next, i + 1];
-}
-
 function integer(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^[0-9]+$/.test(text) || n < min || n > max) {
@@ -119,7 +108,58 @@ export function parseCommandLine(args: readonly string[]): Invocation {
 }
 
 /**
- * Parses the arguments after `run`.
+ * `lameduck run`'s options for `node:util`'s `parseArgs`, which splits `--name value`,
+ * `--name=value` and `--`. It runs with `strict: false` because strict mode refuses a value that
+ * starts with a dash (`--port -1`), which this command reads as the value (and then names it in
+ * the range error); the tokens it returns are checked below instead.
+ */
+const RUN_OPTIONS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  "ready-timeout": { type: "string" },
+  "stop-timeout": { type: "string" },
+  handover: { type: "string" },
+  workers: { type: "string" },
+  "pid-file": { type: "string" },
+  force: { type: "boolean" },
+} as const;
+
+type RunOption = keyof typeof RUN_OPTIONS;
+
+const isRunOption = (name: string): name is RunOption => Object.hasOwn(RUN_OPTIONS, name);
+
+/** Checks one option's value and sets it. */
+function take(options: RunOptions, name: Exclude<RunOption, "force">, value: string): void {
+  const flag = `--${name}`;
+  if (name === "port") options.port = integer(flag, value, 0, 65_535);
+  else if (name === "host") {
+    if (value === "") throw new TypeError(`Invalid --host: expected an address, got ""`);
+    options.host = value;
+  } else if (name === "pid-file") {
+    if (value === "") throw new TypeError(`Invalid --pid-file: expected a path, got ""`);
+    options.pidFile = value;
+  } else if (name === "ready-timeout") options.readyTimeout = integer(flag, value, 1, 3_600_000);
+  else if (name === "stop-timeout") options.stopTimeout = integer(flag, value, 1, 3_600_000);
+  else if (name === "handover") {
+    if (value !== "fd" && value !== "reuseport" && value !== "auto") {
+      throw new RangeError(`Invalid --handover: expected fd, reuseport or auto, got "${value}"`);
+    }
+    options.handover = value;
+  } else {
+    if (
+      value !== "auto" && !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 1024
+    ) {
+      throw new RangeError(
+        `Invalid --workers: expected an integer from 1 to 1024 or auto, got "${value}"`,
+      );
+    }
+    options.workers = value === "auto" ? "auto" : Number(value);
+  }
+}
+
+/**
+ * Parses the arguments after `run`: `--name value` or `--name=value`, then `--` and the worker
+ * command.
  *
  * @throws {TypeError} For an unknown option, a missing value or a missing command.
  * @throws {RangeError} For a port, timeout, worker count or hand-over mode out of range.
@@ -136,193 +176,34 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
     force: false,
     command: [],
   };
-  for (let i = 0; i < list.length; i++) {
-    const arg = list[i]!;
-    if (arg === "--") {
-      options.command = list.slice(i + 1);
+  const { tokens } = parseArgs({
+    args: list,
+    options: RUN_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === "option-terminator") {
+      options.command = list.slice(token.index + 1);
       break;
     }
-    const name = arg.split("=")[0]!;
-    let value: string;
-    if (name === "--port") {
-      [value, i] = valueOf(list, i, name);
-      options.port = integer("--port", value, 0, 65_535);
-    } else if (name === "--host") {
-      [value, i] = valueOf(list, i, name);
-      if (value === "") throw new TypeError(`Invalid --host: expected an address, got ""`);
-      options.host = value;
-    } else if (name === "--pid-file") {
-      [value, i] = valueOf(list, i, name);
-      if (value === "") throw new TypeError(`Invalid --pid-file: expected a path, got ""`);
-      options.pidFile = value;
-    } else if (name === "--ready-timeout") {
-      [value, i] = valueOf(list, i, name);
-      options.readyTimeout = integer("--ready-timeout", value, 1, 3_600_000);
-    } else if (name === "--stop-timeout") {
-      [value, i] = valueOf(list, i, name);
-      options.stopTimeout = integer("--stop-timeout", value, 1, 3_600_000);
-    } else if (name === "--handover") {
-      [value, i] = valueOf(list, i, name);
-      if (value !== "fd" && value !== "reuseport" && value !== "auto") {
-        throw new RangeError(`Invalid --handover: expected fd, reuseport or auto, got "${value}"`);
-      }
-      options.handover = value;
-    } else if (name === "--workers") {
-      [value, i] = valueOf(list, i, name);
-      if (
-        value !== "auto" && !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 1024
-      ) {
-        throw new RangeError(
-          `Invalid --workers: expected an integer from 1 to 1024 or auto, got "${value}"`,
-        );
-      }
-      options.workers = value === "auto" ? "auto" : Number(value);
-    } else if (arg === "--force") {
+    const arg = list[token.index]!;
+    const unknown = new TypeError(
+      `Unknown option ${JSON.stringify(arg)} (the command goes after --)`,
+    );
+    if (token.kind === "positional" || !isRunOption(token.name)) throw unknown;
+    if (token.name === "force") {
+      if (token.value !== undefined) throw unknown; // --force=...
       options.force = true;
-    } else {
-      throw new TypeError(`Unknown option ${JSON.stringify(arg)} (the command goes after --)`);
+      continue;
     }
+    // `--port --`: the `--` ends the options, it is not a value.
+    if (token.value === undefined || (token.value === "--" && !token.inlineValue)) {
+      throw new TypeError(`Missing value for --${token.name}`);
+    }
+    take(options, token.name, token.value);
   }
   if (options.command.length === 0) throw new TypeError("Missing the worker command after --");
   return options;
-}
-
-/** The variables a Deno worker must be able to read under `lameduck run --handover fd`. */
-export const WORKER_ENV = ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "LAMEDUCK_NOTIFY"];
-
-/** The variables a Deno worker must be able to read under `lameduck run --handover reuseport`. */
-export const REUSEPORT_WORKER_ENV = [
-  "LAMEDUCK_HANDOVER",
-  "LAMEDUCK_HOST",
-  "LAMEDUCK_PORT",
-  "LAMEDUCK_NOTIFY",
-];
-
-/** Deno flags that take their value as the next argument (so it is not the script). */
-const DENO_VALUE_FLAGS = new Set(["-c", "--config", "--import-map", "--lock", "--cert"]);
-
-/** Whether a `--allow-x` / `-X` flag (any spelling) is present; its list, if it has one. */
-function granted(flags: readonly string[], long: string, short: string): string[] | "all" | null {
-  let found: string[] | null = null;
-  for (const flag of flags) {
-    if (flag === long || flag === short) return "all";
-    for (const prefix of [`${long}=`, `${short}=`]) {
-      if (flag.startsWith(prefix)) {
-        found = [...(found ?? []), ...flag.slice(prefix.length).split(",")];
-      }
-    }
-  }
-  return found;
-}
-
-/** Whether a Deno config file's text lists `net` among its unstable features. */
-function configUnstableNet(path: string): boolean {
-  try {
-    return /"unstable"\s*:\s*\[[^\]]*"net"/.test(readFileSync(path, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether the worker's Deno gets `--unstable-net`: the flag itself, or `"unstable": ["net"]` in
- * the config file it names (`-c`) or discovers (deno.json or deno.jsonc in the script's
- * directory or the working directory, or one of their parents; Deno 2.9 looks from the
- * script's).
- */
-function unstableNet(flags: readonly string[], script: string | undefined, cwd: string): boolean {
-  if (flags.includes("--unstable-net")) return true;
-  const config = flags.findIndex((f) => f === "-c" || f === "--config");
-  const named = config !== -1
-    ? flags[config + 1]
-    : flags.find((f) => /^(-c|--config)=/.test(f))?.replace(/^[^=]*=/, "");
-  if (named !== undefined) return configUnstableNet(resolve(cwd, named));
-  if (flags.includes("--no-config")) return false;
-  const starts = [
-    cwd,
-    ...(script === undefined || /^[a-z]+:/i.test(script) ? [] : [
-      dirname(resolve(cwd, script)),
-    ]),
-  ];
-  for (const start of starts) {
-    for (let dir = start;; dir = dirname(dir)) {
-      if (["deno.json", "deno.jsonc"].some((name) => configUnstableNet(join(dir, name)))) {
-        return true;
-      }
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return false;
-}
-
-/**
- * For a worker command run as `deno run ...`: what its flags miss for `lameduck run` in
- * `handover` mode (with `fd` the worker could not read `LISTEN_FDS`, so it would bind a port of
- * its own instead of the inherited socket; with `reuseport` it could not read the address to
- * bind, and without `--unstable-net` Deno ends the process (exit 70) at `reusePort`; in both it
- * could not report ready), or `undefined` when nothing is missing or the command is not
- * `deno run` (only the flags on the command line and the config files are known).
- *
- * @param tmp The directory of the supervisor's notify sockets, for the suggested flags.
- * @param handover The hand-over mode the supervisor chose.
- * @param cwd Where the worker starts (to find its config file).
- */
-export function denoWorkerProblem(
-  command: readonly string[],
-  tmp: string,
-  handover: Handover = "fd",
-  cwd: string = process.cwd(),
-): string | undefined {
-  const [binary, sub, ...rest] = command;
-  if (binary === undefined || !/(^|\/)deno(\.exe)?$/.test(binary) || sub !== "run") {
-    return undefined;
-  }
-  const flags: string[] = [];
-  let script: string | undefined;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (!arg.startsWith("-")) {
-      script = arg; // what follows is the script's own arguments
-      break;
-    }
-    flags.push(arg);
-    if (DENO_VALUE_FLAGS.has(arg)) flags.push(rest[++i] ?? "");
-  }
-  const reuseport = handover === "reuseport";
-  const variables = reuseport ? REUSEPORT_WORKER_ENV : WORKER_ENV;
-  const missing: string[] = [];
-  if (reuseport && !unstableNet(flags, script, cwd)) missing.push("--unstable-net");
-  const all = flags.some((f) =>
-    f === "-A" || f === "--allow-all" || /^(-P|--permission-set)/.test(f)
-  );
-  if (!all) {
-    const env = granted(flags, "--allow-env", "-E");
-    if (env !== "all") {
-      const covers = (name: string) =>
-        env?.some((item) =>
-          item === name || (item.endsWith("*") && name.startsWith(item.slice(0, -1)))
-        );
-      const absent = variables.filter((name) => !covers(name));
-      if (absent.length > 0) missing.push(`--allow-env for ${absent.join(", ")}`);
-    }
-    for (
-      const [long, short] of [
-        ["--allow-net", "-N"],
-        ["--allow-read", "-R"],
-        ["--allow-write", "-W"],
-      ]
-    ) {
-      if (granted(flags, long!, short!) === null) missing.push(long!);
-    }
-  }
-  if (missing.length === 0) return undefined;
-  const unstable = reuseport ? "--unstable-net " : "";
-  const cannot = reuseport
-    ? "it could not bind the port with SO_REUSEPORT (Deno exits 70 at reusePort without " +
-      "--unstable-net) or read the address to bind"
-    : "it could not adopt the inherited socket (it would bind a port of its own)";
-  return `the worker runs Deno without ${missing.join(", ")} (--handover ${handover}): ` +
-    `${cannot} or report ready. Run it with ${unstable}-A, or with ${unstable}--allow-net ` +
-    `--allow-env=${variables.join(",")} --allow-read=${tmp} --allow-write=${tmp} ` +
-    `(plus what the app itself needs)`;
 }

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { constants } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
+import { NOTIFY_VARIABLE } from "../process/environment.ts";
 import { formatAddress, MAX_NOTICE_LINE, parseNotice, tokenLine } from "../process/notice.ts";
 
 /** How a worker ended. */
@@ -84,8 +84,10 @@ export class Worker implements WorkerHandle {
    * Starts `spec.command`, with the socket `spec.fd` as its fd 3 if given. The command runs
    * through `/bin/sh` only to learn its PID before `exec` (`LISTEN_PID=$$`), as systemd sets it
    * after `fork`.
+   *
+   * @param base The environment the worker's variables are added to (the supervisor's).
    */
-  constructor(spec: WorkerSpec) {
+  constructor(spec: WorkerSpec, base: Record<string, string | undefined>) {
     const { generation, command, fd, dir, log } = spec;
     this.generation = generation;
     const path = join(dir, `worker-${generation}.sock`);
@@ -112,11 +114,11 @@ export class Worker implements WorkerHandle {
         stdio: ["inherit", "inherit", "inherit", ...inherit.stdio],
         // NOTIFY_SOCKET is the supervisor's: systemd's main process is the supervisor.
         env: {
-          ...process.env,
+          ...base,
           NOTIFY_SOCKET: undefined,
           ...inherit.env,
           ...spec.env,
-          LAMEDUCK_NOTIFY: formatAddress({ path, token }),
+          [NOTIFY_VARIABLE]: formatAddress({ path, token }),
         },
         // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which then
         // drains the worker with one SIGTERM (a second signal would force it).

@@ -8,50 +8,20 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { binaryOf, ROOT } from "../contract/runtimes.ts";
-import { sleep, within } from "../shared/time.ts";
-
-const CLI = join(ROOT, "src", "supervisor", "cli.ts");
-const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+import { binaryOf } from "../contract/runtimes.ts";
+import { within } from "../shared/time.ts";
+import { lameduck, LOOPBACK, supervise, type Supervisor, WORKER } from "./spawn.ts";
 const dir = mkdtempSync(join(tmpdir(), "lameduck-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Stops a supervisor left running by a failed test: SIGTERM drains its worker, then SIGKILL. */
-const stop = (child: ChildProcess) => async () => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  await sleep(2_000);
-  child.kill("SIGKILL");
-};
-
-/** Runs the CLI to its end (bounded). */
-function cli(args: string[], timeoutMs = 15_000): Promise<Run> {
-  const child = spawn(binaryOf("node"), [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
-  const done = new Promise<Run>((resolve) =>
-    child.once("close", (code) => resolve({ code, stdout, stderr }))
-  );
-  return within(done, timeoutMs, `lameduck ${args.join(" ")}`).finally(stop(child));
-}
-
 test("--help, run --help and --version print to stdout and exit 0", async () => {
   for (const args of [["--help"], ["run", "--help"], ["run", "-h"], ["help"]]) {
-    const run = await cli(args);
+    const run = await lameduck(args);
     assert.equal(run.code, 0, args.join(" "));
     assert.match(run.stdout, /^Usage: lameduck run /);
     assert.match(run.stdout, /--host H +address or host name to bind \(default 0\.0\.0\.0/);
@@ -59,7 +29,7 @@ test("--help, run --help and --version print to stdout and exit 0", async () => 
     assert.equal(run.stderr, "");
   }
   for (const args of [["--version"], ["-V"], ["run", "--version"]]) {
-    const run = await cli(args);
+    const run = await lameduck(args);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^lameduck \d+\.\d+\.\d+\n$/);
   }
@@ -79,7 +49,7 @@ test("bad arguments exit 2 naming the flag and the value", async () => {
     ],
   ];
   for (const [args, message] of cases) {
-    const run = await cli(args);
+    const run = await lameduck(args);
     assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
     assert.match(run.stderr, message);
     assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
@@ -91,7 +61,7 @@ test("a port already in use fails at start, naming the port, before any worker s
   await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
   const port = (taken.address() as { port: number }).port;
   try {
-    const run = await cli([
+    const run = await lameduck([
       "run",
       "--port",
       String(port),
@@ -115,12 +85,9 @@ test("a port already in use fails at start, naming the port, before any worker s
 });
 
 test("a worker that never calls serve(): the log says it never connected, not 'is the port free?'", async () => {
-  const run = await cli([
+  const run = await lameduck([
     "run",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
+    ...LOOPBACK,
     "--ready-timeout",
     "1000",
     "--",
@@ -137,7 +104,7 @@ test("a worker that never calls serve(): the log says it never connected, not 'i
 });
 
 test("a `deno run` worker without the permissions lameduck run needs is refused at start (exit 2)", async () => {
-  const run = await cli([
+  const run = await lameduck([
     "run",
     "--port",
     "0",
@@ -153,12 +120,9 @@ test("a `deno run` worker without the permissions lameduck run needs is refused 
 });
 
 test("a `deno run -A` worker without --unstable-net is refused in reuseport mode (exit 2)", async () => {
-  const run = await cli([
+  const run = await lameduck([
     "run",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
+    ...LOOPBACK,
     "--handover",
     "reuseport",
     "--force",
@@ -177,39 +141,18 @@ test("a `deno run -A` worker without --unstable-net is refused in reuseport mode
   assert.doesNotMatch(run.stderr, /worker 1 started/);
 });
 
-/** Starts a long-running supervisor; resolves once its first worker is ready. */
-async function supervisor(args: string[]) {
-  const child = spawn(binaryOf("node"), [CLI, "run", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let log = "";
-  child.stderr!.on("data", (chunk: Buffer) => (log += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const until = async (pattern: RegExp, what: string) => {
-    const deadline = Date.now() + 15_000;
-    while (!pattern.test(log)) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}\nlog:\n${log}`);
-      await sleep(25);
-    }
-    return pattern.exec(log)!;
-  };
-  await until(/worker 1 \(pid \d+\) ready/, "worker 1 ready").catch(async (error) => {
-    await stop(child)();
+/** Starts a long-running supervisor with the Node test worker; resolves once it is ready. */
+async function supervisor(args: string[]): Promise<Supervisor> {
+  const sup = supervise(args);
+  await sup.until(/worker 1 \(pid \d+\) ready/, "worker 1 ready").catch((error) => {
+    sup.kill();
     throw error;
   });
-  return { child, exited, until, log: () => log };
+  return sup;
 }
 
 test("--host localhost binds the name's address", async () => {
-  const sup = await supervisor([
-    "--port",
-    "0",
-    "--host",
-    "localhost",
-    "--",
-    binaryOf("node"),
-    WORKER,
-  ]);
+  const sup = await supervisor(["--port", "0", "--host", "localhost"]);
   try {
     const [, host, port] = await sup.until(/socket (127\.0\.0\.1|::1):(\d+) /, "the socket");
     const url = host === "::1" ? `http://[::1]:${port}/` : `http://127.0.0.1:${port}/`;
@@ -217,23 +160,13 @@ test("--host localhost binds the name's address", async () => {
     sup.child.kill("SIGTERM");
     assert.equal(await within(sup.exited, 10_000, "exit"), 0, sup.log());
   } finally {
-    await stop(sup.child)();
+    sup.kill();
   }
 });
 
 test("--pid-file holds the supervisor's PID (SIGHUP to it restarts) and is removed at exit", async () => {
   const pidFile = join(dir, "app.pid");
-  const sup = await supervisor([
-    "--pid-file",
-    pidFile,
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--",
-    binaryOf("node"),
-    WORKER,
-  ]);
+  const sup = await supervisor(["--pid-file", pidFile, ...LOOPBACK]);
   try {
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     assert.equal(pid, sup.child.pid);
@@ -243,6 +176,6 @@ test("--pid-file holds the supervisor's PID (SIGHUP to it restarts) and is remov
     assert.equal(await within(sup.exited, 10_000, "exit"), 0, sup.log());
     assert.equal(existsSync(pidFile), false);
   } finally {
-    await stop(sup.child)();
+    sup.kill();
   }
 });

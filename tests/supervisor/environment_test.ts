@@ -6,18 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { binaryOf } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
-import { CLI, gone, running, servedBy, supervise } from "./spawn.ts";
+import { gone, lameduck, LOOPBACK, running, servedBy, supervise } from "./spawn.ts";
 
 test("the log reader going away (EPIPE) stops neither the supervisor nor a Node worker", async () => {
-  const sup = supervise(["--port", "0", "--host", "127.0.0.1"], { WORKER_LOG: "1" });
+  const sup = supervise(LOOPBACK, { env: { WORKER_LOG: "1" } });
   const pids: number[] = [];
   try {
     const port = Number((await sup.until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
@@ -56,29 +54,13 @@ test("the log reader going away (EPIPE) stops neither the supervisor nor a Node 
 async function withTmpdir(tmp: string) {
   const dir = mkdtempSync(join(tmpdir(), "lameduck-env-"));
   const pidFile = join(dir, "worker.pid");
-  const child = spawn(binaryOf("node"), [
-    CLI,
-    "run",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--",
-    "sh",
-    "-c",
-    `echo $$ > ${pidFile}; exec sleep 30`,
-  ], { env: { ...process.env, TMPDIR: tmp }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
-  const code = await within(
-    new Promise<number | null>((resolve) => child.once("exit", resolve)),
-    15_000,
-    "the supervisor to exit",
-  ).finally(() => child.kill("SIGKILL"));
+  const { code, stderr } = await lameduck(
+    ["run", ...LOOPBACK, "--", "sh", "-c", `echo $$ > ${pidFile}; exec sleep 30`],
+    { env: { TMPDIR: tmp } },
+  );
   await sleep(200); // a worker started anyway would have written its PID by now
   const leaked = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : undefined;
   if (leaked !== undefined && running(leaked)) process.kill(leaked, "SIGKILL");
-  child.stderr!.destroy();
   rmSync(dir, { recursive: true, force: true });
   return { code, stderr, leaked };
 }

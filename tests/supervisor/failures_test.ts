@@ -10,50 +10,24 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { binaryOf } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
+import { lameduck, LOOPBACK, supervise, WORKER } from "./spawn.ts";
 
 test("a failed or timed-out restart keeps the old worker serving; one restart at a time", async () => {
   const dir = mkdtempSync(join(tmpdir(), "lameduck-failures-"));
   const fail = join(dir, "fail");
   const hang = join(dir, "hang");
-  const cli = join(ROOT, "src", "supervisor", "cli.ts");
-  const worker = join(ROOT, "tests", "supervisor", "worker.ts");
-  const sup = spawn(
-    binaryOf("node"),
-    [
-      cli,
-      "run",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--ready-timeout",
-      "1500",
-      "--",
-      binaryOf("node"),
-      worker,
-    ],
-    {
-      env: { ...process.env, WORKER_FAIL_FILE: fail, WORKER_HANG_FILE: hang },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
+  const { sup, exited, until, log } = run(
+    ["--ready-timeout", "1500"],
+    { WORKER_FAIL_FILE: fail, WORKER_HANG_FILE: hang },
+    15_000,
   );
-  let log = "";
-  sup.stderr!.on("data", (chunk: Buffer) => (log += chunk));
-  const until = async (pattern: RegExp, what: string) => {
-    const deadline = Date.now() + 15_000;
-    while (!pattern.test(log)) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}\nlog:\n${log}`);
-      await sleep(25);
-    }
-    return pattern.exec(log)!;
-  };
   try {
     const port = Number((await until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
     const served = async () => (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
@@ -96,36 +70,19 @@ test("a failed or timed-out restart keeps the old worker serving; one restart at
     sup.kill("SIGHUP");
     await until(/restart done/, "restart 4");
     assert.notEqual(await served(), first);
-    const exited = new Promise((resolve) => sup.once("exit", resolve));
     sup.kill("SIGTERM");
-    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0, log);
+    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0, log());
   } finally {
     sup.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-/** Starts `lameduck run` with `args` and the Node test worker; collects its log. */
-function run(args: string[], env: Record<string, string> = {}) {
-  const cli = join(ROOT, "src", "supervisor", "cli.ts");
-  const worker = join(ROOT, "tests", "supervisor", "worker.ts");
-  const sup = spawn(
-    binaryOf("node"),
-    [cli, "run", "--port", "0", "--host", "127.0.0.1", ...args, "--", binaryOf("node"), worker],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let log = "";
-  sup.stderr!.on("data", (chunk: Buffer) => (log += chunk));
-  const exited = new Promise<number | null>((resolve) => sup.once("exit", resolve));
-  const until = async (pattern: RegExp, what: string, count = 1) => {
-    const global = new RegExp(pattern.source, "g");
-    const poll = async () => {
-      while ((log.match(global) ?? []).length < count) await sleep(25);
-    };
-    await within(poll(), 20_000, `${what}\nlog:\n${log}`);
-    return pattern.exec(log)!;
-  };
-  return { sup, exited, until, log: () => log };
+/** Starts `lameduck run` with `args` and the Node test worker; its waits take up to `ms`. */
+function run(args: string[], env: Record<string, string> = {}, ms = 20_000) {
+  const sup = supervise([...LOOPBACK, ...args], { env });
+  const until = (pattern: RegExp, what: string, count = 1) => sup.until(pattern, what, ms, count);
+  return { sup: sup.child, exited: sup.exited, until, log: sup.log };
 }
 
 test("--stop-timeout: a worker that ignores SIGTERM is killed, and does not hold up the next restart", async () => {
@@ -191,80 +148,69 @@ test("--workers 2: a worker that dies is replaced with a growing backoff while t
   }
 });
 
-test("bad arguments exit 2 naming the flag and the value; reuseport is refused where it would lose connections", () => {
-  const cli = join(ROOT, "src", "supervisor", "cli.ts");
+test("bad arguments exit 2 naming the flag and the value; reuseport is refused where it would lose connections", async () => {
   const cases: [string[], RegExp][] = [
     [["--handover", "socket"], /Invalid --handover: expected fd, reuseport or auto, got "socket"/],
     [["--workers", "0"], /Invalid --workers: expected an integer from 1 to 1024 or auto, got "0"/],
     [["--stop-timeout", "soon"], /Invalid --stop-timeout: .* got "soon"/],
   ];
   for (const [args, message] of cases) {
-    const r = spawnSync(binaryOf("node"), [cli, "run", ...args, "--", "true"], {
-      encoding: "utf8",
-    });
-    assert.equal(r.status, 2, r.stderr);
+    const r = await lameduck(["run", ...args, "--", "true"]);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
   if (spawnSync("unshare", ["-n", "true"]).status !== 0) return; // Needs root.
   // In a network namespace of its own, where the sysctl is 0 whatever the machine's is.
+  const script = 'ip link set lo up && echo 0 > /proc/sys/net/ipv4/tcp_migrate_req && exec "$@"';
   const refuse = (extra: string[]) =>
-    spawnSync("unshare", [
-      "-n",
-      "sh",
-      "-c",
-      'ip link set lo up && echo 0 > /proc/sys/net/ipv4/tcp_migrate_req && exec "$@"',
-      "sh",
-      binaryOf("node"),
-      cli,
-      "run",
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--handover",
-      "reuseport",
-      ...extra,
-      "--",
-      binaryOf("node"),
-      "-e",
-      "process.exit(5)",
-    ], { encoding: "utf8" });
-  const refused = refuse([]);
-  assert.equal(refused.status, 2, refused.stderr);
+    lameduck(
+      [
+        "run",
+        ...LOOPBACK,
+        "--handover",
+        "reuseport",
+        ...extra,
+        "--",
+        binaryOf("node"),
+        "-e",
+        "process.exit(5)",
+      ],
+      { wrap: ["unshare", "-n", "sh", "-c", script, "sh"] },
+    );
+  const refused = await refuse([]);
+  assert.equal(refused.code, 2, refused.stderr);
   assert.match(
     refused.stderr,
     /--handover reuseport would lose connections here: net\.ipv4\.tcp_migrate_req=0/,
   );
   // Forced: it starts (the worker here exits 5 at once, so the supervisor gives up with 1).
-  const forced = refuse(["--force"]);
+  const forced = await refuse(["--force"]);
   assert.match(forced.stderr, /handover reuseport \(--force\): net\.ipv4\.tcp_migrate_req=0/);
-  assert.equal(forced.status, 1, forced.stderr);
+  assert.equal(forced.code, 1, forced.stderr);
 });
 
-test("--handover reuseport with a Deno worker lacking --unstable-net: the worker says why, the supervisor gives up", () => {
-  const cli = join(ROOT, "src", "supervisor", "cli.ts");
-  const worker = join(ROOT, "tests", "supervisor", "worker.ts");
+test("--handover reuseport with a Deno worker lacking --unstable-net: the worker says why, the supervisor gives up", async () => {
   // --force: whatever this machine's tcp_migrate_req, the point is the worker's start. Started
   // through env, so the supervisor does not see a `deno run` command and refuse it up front
   // (cli_test.ts tests that refusal): the worker's own message is what is tested here.
-  const r = spawnSync(binaryOf("node"), [
-    cli,
-    "run",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--handover",
-    "reuseport",
-    "--force",
-    "--",
-    "env",
-    binaryOf("deno"),
-    "run",
-    "-A",
-    worker,
-  ], { encoding: "utf8", timeout: 30_000 });
-  assert.equal(r.status, 1, r.stderr);
+  const r = await lameduck(
+    [
+      "run",
+      ...LOOPBACK,
+      "--handover",
+      "reuseport",
+      "--force",
+      "--",
+      "env",
+      binaryOf("deno"),
+      "run",
+      "-A",
+      WORKER,
+    ],
+    {},
+    30_000,
+  );
+  assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
     /reusePort \(lameduck run --handover reuseport\) needs Deno's --unstable-net/,

@@ -11,17 +11,12 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import process from "node:process";
 import { test } from "node:test";
-import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { binaryOf } from "../contract/runtimes.ts";
 import { RawConnection } from "../contract/client_raw_http.ts";
 import { sleep, within } from "../shared/time.ts";
 import { forEachRuntime } from "../contract/runtime_selection.ts";
-
-const CLI = join(ROOT, "src", "supervisor", "cli.ts");
-const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+import { LOOPBACK, supervise, WORKER } from "./spawn.ts";
 
 /** The old worker's idle connection after it was told to drain, with `env` for the worker. */
 async function afterRestart(
@@ -32,37 +27,8 @@ async function afterRestart(
   const worker = runtime === "deno"
     ? [binaryOf("deno"), "run", "-A", WORKER]
     : [binaryOf(runtime), WORKER];
-  const sup = spawn(binaryOf("node"), [
-    CLI,
-    "run",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--handover",
-    "fd",
-    "--",
-    ...worker,
-  ], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  let wake: (() => void) | undefined;
-  sup.stderr!.setEncoding("utf8");
-  sup.stderr!.on("data", (text: string) => {
-    log += text;
-    wake?.();
-  });
-  const until = (pattern: RegExp, what: string) =>
-    within(
-      new Promise<RegExpExecArray>((resolve) => {
-        wake = () => {
-          const m = pattern.exec(log);
-          if (m) resolve(m);
-        };
-        wake();
-      }),
-      20_000,
-      `${what}\nsupervisor log:\n${log}`,
-    );
+  const sup = supervise([...LOOPBACK, "--handover", "fd"], { env }, worker);
+  const until = (pattern: RegExp, what: string) => sup.until(pattern, what, 20_000);
   let conn: RawConnection | undefined;
   try {
     const port = Number((await until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
@@ -70,20 +36,12 @@ async function afterRestart(
     conn = await RawConnection.connect(port);
     const first = await conn.request("GET", "/");
     assert.equal(first.body.trim(), oldPid, "worker 1 answers");
-    sup.kill("SIGHUP");
+    sup.child.kill("SIGHUP");
     await until(/replaced by worker 2: SIGTERM, it drains/, "worker 1 to be told to drain");
     await probe(conn, oldPid);
   } finally {
     conn?.destroy();
-    sup.kill("SIGKILL");
-    for (const m of log.matchAll(/started \(pid (\d+)\)/g)) {
-      try {
-        process.kill(Number(m[1]), "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    sup.stderr!.destroy();
+    sup.kill();
   }
 }
 

@@ -7,16 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import process from "node:process";
 import { test } from "node:test";
-import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { binaryOf } from "../contract/runtimes.ts";
 import { within } from "../shared/time.ts";
+import { LOOPBACK, supervise, WORKER } from "./spawn.ts";
 
-const CLI = join(ROOT, "src", "supervisor", "cli.ts");
-const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
 const RESTARTS = 100;
 
 /** Open descriptors and resident memory (KiB) of `pid`. */
@@ -29,35 +25,14 @@ function usage(pid: number): { fds: number; rssKiB: number } {
 }
 
 test(`${RESTARTS} restarts in a row: the supervisor's descriptors and memory do not grow`, async (t) => {
-  const child = spawn(
-    binaryOf("node"),
-    [CLI, "run", "--port", "0", "--host", "127.0.0.1", "--", binaryOf("bun"), WORKER],
-    { env: { ...process.env, WORKER_LAME_DUCK: "0" }, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let log = "";
-  let wake: (() => void) | undefined;
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (text: string) => {
-    log += text;
-    wake?.();
-  });
-  const count = (pattern: RegExp) => log.match(pattern)?.length ?? 0;
-  const until = (done: () => boolean, what: string) =>
-    within(
-      new Promise<void>((resolve) => {
-        wake = () => done() && resolve();
-        wake();
-      }),
-      20_000,
-      `${what}\nsupervisor log (tail):\n${log.slice(-2_000)}`,
-    );
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const sup = supervise(LOOPBACK, { env: { WORKER_LAME_DUCK: "0" } }, [binaryOf("bun"), WORKER]);
+  const child = sup.child;
   try {
-    await until(() => /worker 1 \(pid \d+\) ready/.test(log), "worker 1 to be ready");
+    await sup.until(/worker 1 \(pid \d+\) ready/, "worker 1 to be ready", 20_000);
     let settled: { fds: number; rssKiB: number } | undefined;
     for (let i = 1; i <= RESTARTS; i++) {
       child.kill("SIGHUP");
-      await until(() => count(/restart done/g) === i, `restart ${i} to finish`);
+      await sup.until(/restart done/, `restart ${i} to finish`, 20_000, i);
       // After a few restarts every lazily created thing (timers, buffers, JIT code) exists.
       if (i === 10) settled = usage(child.pid!);
     }
@@ -77,11 +52,10 @@ test(`${RESTARTS} restarts in a row: the supervisor's descriptors and memory do 
       last.rssKiB - settled.rssKiB < 4_096,
       `RSS grew from ${settled.rssKiB} KiB (restart 10) to ${last.rssKiB} KiB (restart ${RESTARTS})`,
     );
-    assert.equal(count(/unexpectedly/g), 0, log.slice(-2_000));
+    assert.doesNotMatch(sup.log(), /unexpectedly/, sup.log().slice(-2_000));
     child.kill("SIGTERM");
-    await within(exited, 10_000, "the supervisor to exit");
+    await within(sup.exited, 10_000, "the supervisor to exit");
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
-    child.stderr!.destroy();
+    sup.kill();
   }
 });

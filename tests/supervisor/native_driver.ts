@@ -12,39 +12,20 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { binaryOf, ROOT } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
+import { LOOPBACK, supervise } from "./spawn.ts";
 
 const runtime = process.argv[2] === "deno" ? "deno" : "bun";
 const example = join(ROOT, "examples", `hono-${runtime}.ts`);
 const command = runtime === "deno"
   ? [binaryOf("deno"), "run", "-A", "--unstable-net", example]
   : [binaryOf("bun"), example];
-const sup = spawn(binaryOf("node"), [
-  join(ROOT, "src", "supervisor", "cli.ts"),
-  "run",
-  "--port",
-  "0",
-  "--host",
-  "127.0.0.1",
-  "--handover",
-  "reuseport",
-  "--",
-  ...command,
-], { stdio: ["ignore", "ignore", "pipe"] });
-let log = "";
-sup.stderr!.setEncoding("utf8");
-sup.stderr!.on("data", (text: string) => (log += text));
-const until = async (pattern: RegExp, what: string) => {
-  const poll = async () => {
-    while (!pattern.test(log)) await sleep(20);
-  };
-  await within(poll(), 20_000, `${what}\n${log}`);
-  return pattern.exec(log)!;
-};
+const running = supervise([...LOOPBACK, "--handover", "reuseport"], {}, command);
+const sup = running.child;
+const until = (pattern: RegExp, what: string) => running.until(pattern, what, 20_000);
 
 /** Opens a WebSocket and resolves once an echo came back. */
 function connect(url: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
@@ -64,7 +45,7 @@ const result: Record<string, unknown> = { runtime };
 try {
   const port = Number((await until(/ socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
   await until(/worker 1 \(pid \d+\) ready/, "worker 1");
-  result.handover = /handover (\w+)/.exec(log)?.[1];
+  result.handover = /handover (\w+)/.exec(running.log())?.[1];
   const whoami = await fetch(`http://127.0.0.1:${port}/whoami`);
   result.whoami = [whoami.status, await whoami.text()];
   const url = `ws://127.0.0.1:${port}/ws`;
@@ -98,7 +79,7 @@ try {
   sup.kill("SIGTERM");
   await within(new Promise((r) => sup.once("exit", r)), 20_000, "the supervisor to exit")
     .catch(() => sup.kill("SIGKILL"));
-  result.log = log;
+  result.log = running.log();
   console.log(JSON.stringify(result));
   process.exit(0);
 }

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { binaryOf } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
-import { supervise } from "./spawn.ts";
+import { LOOPBACK, supervise } from "./spawn.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "lameduck-notify-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,8 +23,8 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 async function stranger(readyTimeout: number) {
   const own = mkdtempSync(join(tmp, "t-"));
   const sup = supervise(
-    ["--port", "0", "--host", "127.0.0.1", "--ready-timeout", String(readyTimeout)],
-    { TMPDIR: own },
+    [...LOOPBACK, "--ready-timeout", String(readyTimeout)],
+    { env: { TMPDIR: own } },
     [binaryOf("node"), "-e", "setInterval(() => {}, 1000)"],
   );
   await sup.until(/worker 1 started/, "worker 1 to start");

@@ -10,7 +10,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { commandFor, RUNTIMES } from "../contract/runtimes.ts";
 import { within } from "../shared/time.ts";
-import { gone, running, servedBy, supervise, WORKER } from "./spawn.ts";
+import { gone, LOOPBACK, running, servedBy, supervise, WORKER } from "./spawn.ts";
 
 for (const runtime of RUNTIMES) {
   const [bin, rest] = commandFor(runtime, WORKER);
@@ -20,7 +20,7 @@ for (const runtime of RUNTIMES) {
 }
 
 async function orphaned(command: string[]): Promise<void> {
-  const first = supervise(["--port", "0", "--host", "127.0.0.1"], { WORKER_REPORT: "1" }, command);
+  const first = supervise(LOOPBACK, { env: { WORKER_REPORT: "1" } }, command);
   let second: ReturnType<typeof supervise> | undefined;
   let orphan: number | undefined;
   try {

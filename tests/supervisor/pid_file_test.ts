@@ -21,11 +21,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { within } from "../shared/time.ts";
-import { supervise } from "./spawn.ts";
+import { LOOPBACK, supervise } from "./spawn.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "lameduck-pidfile-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const args = (pidFile: string) => ["--pid-file", pidFile, "--port", "0", "--host", "127.0.0.1"];
+const args = (pidFile: string) => ["--pid-file", pidFile, ...LOOPBACK];
 
 test("--pid-file replaces a planted symbolic link instead of writing through it", async () => {
   const victim = join(dir, "victim.conf");

@@ -12,15 +12,12 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import process from "node:process";
-import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
+import { binaryOf, type RuntimeName } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
 import { type Mode, type Outcome, startLoad } from "./load.ts";
-
-const CLI = join(ROOT, "src", "supervisor", "cli.ts");
-const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
+import { LOOPBACK, supervise, type Supervisor as Running, WORKER } from "./spawn.ts";
 export const SLOW_MS = 400;
 
 /** The command that runs the worker on `runtime`. */
@@ -41,24 +38,19 @@ export class Supervisor {
   readonly replacedAt = new Map<number, number>();
   restartsDone = 0;
   readonly problems: string[] = [];
-  log = "";
   #waiters: (() => void)[] = [];
+  #run: Running;
 
   constructor(command: string[], env: Record<string, string> = {}, args: string[] = []) {
-    this.child = spawn(
-      binaryOf("node"),
-      [CLI, "run", "--port", "0", "--host", "127.0.0.1", ...args, "--", ...command],
-      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
-    );
-    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
-    let pending = "";
-    this.child.stderr!.setEncoding("utf8");
-    this.child.stderr!.on("data", (text: string) => {
-      this.log += text;
-      const lines = (pending + text).split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) this.#onLine(line);
-    });
+    const onLine = (line: string) => this.#onLine(line);
+    this.#run = supervise([...LOOPBACK, ...args], { env, onLine }, command);
+    this.child = this.#run.child;
+    this.exited = this.#run.exited;
+  }
+
+  /** The supervisor's log so far. */
+  get log(): string {
+    return this.#run.log();
   }
 
   #onLine(line: string): void {

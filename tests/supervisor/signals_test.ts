@@ -9,83 +9,18 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { binaryOf, ROOT } from "../contract/runtimes.ts";
 import { within } from "../shared/time.ts";
-
-const CLI = join(ROOT, "src", "supervisor", "cli.ts");
-const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
-
-interface Run {
-  child: ChildProcess;
-  /** SIGKILLs the supervisor and every worker it logged, and stops reading (cleanup only). */
-  kill(): void;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  log(): string;
-  /** Resolves with the first match of `pattern` in the log (past or future). */
-  until(pattern: RegExp, what: string, ms?: number): Promise<RegExpExecArray>;
-}
+import { LOOPBACK, supervise, type Supervisor } from "./spawn.ts";
 
 /**
  * Starts `lameduck run` with a Node worker. `detached` gives the supervisor its own process
  * group, as a shell does for a foreground job, so the test can signal that whole group.
  */
-function run(detached = false): Run {
-  const child = spawn(
-    binaryOf("node"),
-    [CLI, "run", "--port", "0", "--host", "127.0.0.1", "--", binaryOf("node"), WORKER],
-    {
-      env: { ...process.env, WORKER_REPORT: "1" },
-      stdio: ["ignore", "ignore", "pipe"],
-      detached,
-    },
-  );
-  let log = "";
-  const waiters = new Set<() => void>();
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (text: string) => {
-    log += text;
-    for (const wake of waiters) wake();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (resolve) => child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const until = (pattern: RegExp, what: string, ms = 15_000) =>
-    within(
-      new Promise<RegExpExecArray>((resolve) => {
-        const check = () => {
-          const m = pattern.exec(log);
-          if (!m) return;
-          waiters.delete(check);
-          resolve(m);
-        };
-        waiters.add(check);
-        check();
-      }),
-      ms,
-      `${what}\nsupervisor log:\n${log}`,
-    );
-  const kill = () => {
-    const pids = [
-      child.pid!,
-      ...[...log.matchAll(/started \(pid (\d+)\)/g)].map((m) => Number(m[1])),
-    ];
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-    // A worker outliving the test would hold the pipe open and keep the runner alive.
-    child.stderr!.destroy();
-  };
-  return { child, exited, log: () => log, until, kill };
-}
+const run = (detached = false): Supervisor =>
+  supervise(LOOPBACK, { env: { WORKER_REPORT: "1" }, detached });
 
 /** The process group of `pid` (field 5 of /proc/<pid>/stat). */
 function processGroup(pid: number): number {
@@ -93,7 +28,7 @@ function processGroup(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
 }
 
-async function workerAndPort(sup: Run): Promise<{ pid: number; port: number }> {
+async function workerAndPort(sup: Supervisor): Promise<{ pid: number; port: number }> {
   const port = Number((await sup.until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
   const pid = Number((await sup.until(/worker 1 \(pid (\d+)\) ready/, "worker 1"))[1]);
   return { pid, port };
@@ -111,7 +46,7 @@ test("the serving worker exiting by itself (status 3) is logged and replaced; th
     await sup.until(/worker 2 \(pid \d+\) ready/, "the replacement");
     assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200);
     sup.child.kill("SIGTERM");
-    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    const exit = await within(sup.ended, 10_000, `the supervisor to exit\n${sup.log()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
   } finally {
     sup.kill();
@@ -141,7 +76,7 @@ test("workers run in their own process group: Ctrl-C (SIGINT to the foreground g
     assert.equal(group, sup.child.pid, "the supervisor leads its own group (the test's terminal)");
     assert.notEqual(processGroup(pid), group, "the worker is in the supervisor's process group");
     process.kill(-group, "SIGINT"); // what the terminal does on Ctrl-C
-    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    const exit = await within(sup.ended, 10_000, `the supervisor to exit\n${sup.log()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
     assert.match(sup.log(), /SIGINT: draining worker 1 and exiting/);
     // The worker heard only the supervisor's SIGTERM: had Ctrl-C reached it too, its shutdown
@@ -166,7 +101,7 @@ test("SIGUSR2 restarts like SIGHUP: a new worker serves, the old one drains", as
     assert.equal(served, String(next), "the new worker serves");
     assert.match(sup.log(), new RegExp(`worker ${pid}: closed by SIGTERM \\(graceful true\\)`));
     sup.child.kill("SIGTERM");
-    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    const exit = await within(sup.ended, 10_000, `the supervisor to exit\n${sup.log()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
   } finally {
     sup.kill();
@@ -188,7 +123,7 @@ test("a SIGHUP or SIGUSR2 before the first worker is ready is ignored, not fatal
     const served = (await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim();
     assert.match(served, /^\d+$/, "worker 1 serves");
     sup.child.kill("SIGTERM");
-    const exit = await within(sup.exited, 10_000, `the supervisor to exit\n${sup.log()}`);
+    const exit = await within(sup.ended, 10_000, `the supervisor to exit\n${sup.log()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
   } finally {
     sup.kill();

@@ -16,9 +16,10 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, test } from "node:test";
 import { bindSocket } from "../../src/supervisor/socket.ts";
-import { binaryOf, ROOT } from "../contract/runtimes.ts";
+import { binaryOf } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
 import { forEachRuntime } from "../contract/runtime_selection.ts";
+import { LOOPBACK, supervise, WORKER } from "./spawn.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "lameduck-systemd-"));
 const calls = join(dir, "calls.log");
@@ -26,12 +27,12 @@ writeFileSync(join(dir, "systemd-notify"), `#!/bin/sh\necho "$PPID $*" >> "${cal
 chmodSync(join(dir, "systemd-notify"), 0o755);
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const WORKER = join(ROOT, "tests", "supervisor", "worker.ts");
-const env = (): NodeJS.ProcessEnv => ({
-  ...process.env,
+/** The stand-in first on PATH, and systemd's notification socket. */
+const notifyEnv = (): Record<string, string> => ({
   PATH: `${dir}${delimiter}${process.env.PATH}`,
   NOTIFY_SOCKET: join(dir, "notify.sock"),
 });
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, ...notifyEnv() });
 
 /** The stand-in's calls so far: `[callerPid, fields]`. */
 function notifications(): [number, string][] {
@@ -74,22 +75,17 @@ forEachRuntime("systemd notify", (runtime) => {
 
 test("lameduck run under Type=notify-reload: READY=1, RELOADING=1 + MONOTONIC_USEC, READY=1, STOPPING=1, from the supervisor only", async () => {
   rmSync(calls, { force: true });
-  const cli = join(ROOT, "src", "supervisor", "cli.ts");
-  const sup = spawn(
-    binaryOf("node"),
-    [cli, "run", "--port", "0", "--host", "127.0.0.1", "--", binaryOf("node"), WORKER],
-    { env: env(), stdio: "ignore" },
-  );
+  const sup = supervise(LOOPBACK, { env: notifyEnv() });
   try {
     await until(() => notifications().length === 1, "READY=1 after the first worker");
-    sup.kill("SIGHUP");
+    sup.child.kill("SIGHUP");
     await until(() => notifications().length === 3, "RELOADING=1 then READY=1");
-    const exited = new Promise((resolve) => sup.once("exit", resolve));
-    sup.kill("SIGTERM");
-    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0);
+    sup.child.kill("SIGTERM");
+    assert.equal(await within(sup.exited, 10_000, "the supervisor to exit"), 0);
     await until(() => notifications().length === 4, "STOPPING=1");
     const seen = notifications();
-    assert.ok(seen.every(([pid]) => pid === sup.pid), `caller pids: ${JSON.stringify(seen)}`);
+    const pid = sup.child.pid;
+    assert.ok(seen.every(([caller]) => caller === pid), `caller pids: ${JSON.stringify(seen)}`);
     const fields = seen.map(([, f]) => f.split(" ")[0]);
     assert.deepEqual(fields, ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"]);
     const usec = Number(/MONOTONIC_USEC=(\d+)/.exec(seen[1]![1])?.[1]);
@@ -97,46 +93,35 @@ test("lameduck run under Type=notify-reload: READY=1, RELOADING=1 + MONOTONIC_US
     const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
     assert.ok(Math.abs(usec / 1e6 - uptime) < 60, `MONOTONIC_USEC ${usec} vs uptime ${uptime} s`);
   } finally {
-    sup.kill("SIGKILL");
+    sup.kill();
   }
 });
 
 test("lameduck run started by a socket unit (fd 3, LISTEN_FDS, LISTEN_PID) serves that socket and restarts on it", async () => {
   // The socket unit's part: bind, pass as fd 3, set LISTEN_PID to the child's own PID.
   const socket = bindSocket("127.0.0.1", 0);
-  const cli = join(ROOT, "src", "supervisor", "cli.ts");
-  const sup = spawn(
-    "/bin/sh",
-    [
-      "-c",
-      'LISTEN_PID=$$; export LISTEN_PID; exec "$@"',
-      "sh",
-      binaryOf("node"),
-      cli,
-      "run",
-      "--port",
-      "1",
-      "--",
-      binaryOf("node"),
-      WORKER,
-    ],
-    { env: { ...process.env, LISTEN_FDS: "1" }, stdio: ["ignore", "ignore", "pipe", socket.fd] },
-  );
-  let log = "";
-  sup.stderr!.on("data", (chunk: Buffer) => (log += chunk));
+  const sup = supervise(["--port", "1"], {
+    env: { LISTEN_FDS: "1" },
+    wrap: ["/bin/sh", "-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', "sh"],
+    fds: [socket.fd],
+  });
+  const log = () => sup.log();
   const pidAt = async () => (await (await fetch(`http://127.0.0.1:${socket.port}/`)).text()).trim();
   try {
-    await until(() => /worker 1 .* ready/.test(log), "worker 1 to be ready");
+    await sup.until(/worker 1 .* ready/, "worker 1 to be ready");
     const first = await pidAt();
-    sup.kill("SIGHUP");
-    await until(() => /restart done/.test(log), "the restart");
-    assert.notEqual(await pidAt(), first, log);
-    assert.match(log, new RegExp(`socket 127\\.0\\.0\\.1:${socket.port} `), "--port 1 was ignored");
-    const exited = new Promise((resolve) => sup.once("exit", resolve));
-    sup.kill("SIGTERM");
-    assert.equal(await within(exited, 10_000, "the supervisor to exit"), 0, log);
+    sup.child.kill("SIGHUP");
+    await sup.until(/restart done/, "the restart");
+    assert.notEqual(await pidAt(), first, log());
+    assert.match(
+      log(),
+      new RegExp(`socket 127\\.0\\.0\\.1:${socket.port} `),
+      "--port 1 was ignored",
+    );
+    sup.child.kill("SIGTERM");
+    assert.equal(await within(sup.exited, 10_000, "the supervisor to exit"), 0, log());
   } finally {
-    sup.kill("SIGKILL");
+    sup.kill();
     socket.close();
   }
 });

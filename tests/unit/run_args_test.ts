@@ -3,13 +3,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  denoWorkerProblem,
-  parseCommandLine,
-  parseRunArgs,
-  USAGE,
-  VERSION,
-} from "../../src/supervisor/args.ts";
+import { parseCommandLine, parseRunArgs, USAGE, VERSION } from "../../src/supervisor/args.ts";
+import { denoWorkerProblem } from "../../src/supervisor/deno_worker.ts";
 
 test("parseRunArgs() reads --port, --host, --ready-timeout (both spellings) and the command", () => {
   assert.deepEqual(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ended } from "../../src/supervisor/supervisor.ts";
+import { ended } from "../../src/supervisor/lines.ts";
 import type { WorkerHandle } from "../../src/supervisor/worker.ts";
 
 test("a worker's end line counts drained requests in the right number", () => {
