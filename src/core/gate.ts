@@ -10,6 +10,7 @@ import type { Context } from "./context.ts";
 import { Exchange, type Handler } from "./exchange.ts";
 import type { Flights } from "./flights.ts";
 import { overloadedResponse, pathOf, readinessResponse } from "./responses.ts";
+import type { LifecycleEvent } from "./types.ts";
 
 /** The {@linkcode Host} of one server. */
 export class Gate implements Host {
@@ -32,6 +33,10 @@ export class Gate implements Host {
     this.signal = signal;
     this.#readiness = limits.readiness;
     this.#maxInFlight = limits.maxInFlight;
+  }
+
+  log(event: LifecycleEvent): void {
+    this.#handler.log(event);
   }
 
   open(request: Request, ctx: Context): Exchange | Response {

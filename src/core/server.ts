@@ -21,6 +21,7 @@ import type {
   HookOptions,
   LifecycleEvent,
   ListenAddress,
+  Logger,
   Runtime,
   Server,
   ServerState,
@@ -48,6 +49,27 @@ export interface ServerParts {
   reusePort?: boolean;
   /** Time; the real clock by default. */
   clock?: Clock;
+}
+
+/**
+ * Hands `event` to `logger`: nothing for `false`, the default line on stderr for `undefined`
+ * (unless `print` is `false`), else the user's function, whose throw is printed, never thrown.
+ *
+ * @param logger The resolved `logger` option.
+ * @param event What happened.
+ * @param print Whether the default logger prints this event.
+ */
+export function emit(logger: Logger | undefined, event: LifecycleEvent, print = true): void {
+  if (logger === false) return;
+  if (logger === undefined) {
+    if (print) logToStderr(event);
+    return;
+  }
+  try {
+    logger(event);
+  } catch (error) {
+    console.error("lameduck: the logger threw:", error);
+  }
 }
 
 /** The `Server` returned by `serve()`, for any adapter. */
@@ -82,6 +104,7 @@ export class LameduckServer implements Server {
       fetch: options.fetch,
       failed: (error, request, stage) => this.#failed(error, request, stage),
       cut: (error, request) => this.#emit({ type: "error", error, request, stage: "send" }),
+      log: (event) => this.#emit(event),
     };
     this.#gate = new Gate(this.#flights, handler, this.#shutdownController.signal, options);
     this.#unregister = hub.add({ onSignal: (signal) => this.#onSignal(signal) }, options.signals);
@@ -117,8 +140,8 @@ export class LameduckServer implements Server {
   }
 
   get inFlight(): number {
-    const adapter = this.#listening;
-    return Math.max(this.#flights.size, adapter?.pending?.() ?? 0) + (adapter?.open?.() ?? 0);
+    const requests = this.#flights.size;
+    return this.#listening?.inFlight(requests) ?? requests;
   }
 
   get signal(): AbortSignal {
@@ -174,17 +197,7 @@ export class LameduckServer implements Server {
   }
 
   #emit(event: LifecycleEvent, print = true): void {
-    const logger = this.#options.logger;
-    if (logger === false) return;
-    if (logger === undefined) {
-      if (print) logToStderr(event);
-      return;
-    }
-    try {
-      logger(event);
-    } catch (error) {
-      console.error("lameduck: the logger threw:", error);
-    }
+    emit(this.#options.logger, event, print);
   }
 
   /** Never listened: nothing to drain. Hooks still run; with `exit`, the process exits 1. */
@@ -253,8 +266,6 @@ export class LameduckServer implements Server {
         // runtime before the connections are cut.
         const answered = flights.force(cause, inFlight - flights.size);
         await sleep(clock, FORCE_GRACE_MS, answered);
-        // Bun writes a returned Response after the handler's promise settles: one more turn.
-        await sleep(clock, 0, new Promise(() => {}));
         adapter.force();
         await sleep(clock, FORCE_GRACE_MS, closed);
       }
@@ -270,7 +281,7 @@ export class LameduckServer implements Server {
       reason,
       graceful: !forced.isSet,
       durationMs: elapsed(),
-      completed: adapter?.completed?.(counts) ?? counts.completed,
+      completed: adapter?.completed(counts) ?? counts.completed,
       aborted: counts.aborted,
       hooks,
     };

@@ -27,6 +27,8 @@ const adapter: Adapter = {
   },
   close: () => Promise.resolve(),
   force: () => {},
+  inFlight: (requests) => requests,
+  completed: (counts) => counts.completed,
 };
 const hub = { add: () => () => {} } as unknown as SignalHub;
 // deno-lint-ignore require-await

@@ -8,6 +8,7 @@
 import type { Adapter, Host, ListenOptions } from "../../src/core/adapter.ts";
 import type { Cancel, Clock } from "../../src/core/clock.ts";
 import { Context } from "../../src/core/context.ts";
+import type { DrainCounts } from "../../src/core/flights.ts";
 import { resolveOptions } from "../../src/core/options.ts";
 import { LameduckServer } from "../../src/core/server.ts";
 import { type Platform, SignalHub } from "../../src/core/signals.ts";
@@ -110,6 +111,15 @@ export class FakeAdapter implements Adapter {
 
   force(): void {
     this.calls.push("force");
+  }
+
+  /** The core's count, as a test's replacement may not be. */
+  inFlight(requests: number): number {
+    return requests;
+  }
+
+  completed(counts: Readonly<DrainCounts>): number {
+    return counts.completed;
   }
 }
 

@@ -8,9 +8,9 @@ import {
   LazyRequest,
   LightResponse,
   nativeResponseStatus,
-} from "../../src/adapters/node_globals.ts";
-import { urlOf } from "../../src/adapters/node_request.ts";
-import { utf8Length } from "../../src/adapters/node_head.ts";
+} from "../../src/adapters/node/globals.ts";
+import { urlOf } from "../../src/adapters/node/url.ts";
+import { utf8Length } from "../../src/adapters/node/head.ts";
 
 /** What a response looks like through its public API, or the error its constructor threw. */
 async function observe(make: () => Response): Promise<unknown> {

@@ -5,8 +5,8 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { unsendableField } from "../core/fields.ts";
-import { LightResponse } from "./node_globals.ts";
+import { unsendableField } from "../../core/fields.ts";
+import { LightResponse } from "./globals.ts";
 import {
   corked,
   failBeforeHead,
@@ -14,8 +14,8 @@ import {
   writeHead,
   writeLight,
   type WriteOptions,
-} from "./node_head.ts";
-import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pipe.ts";
+} from "./head.ts";
+import { type Chunk, finished, type Outcome, pipe, type Reader } from "./pipe.ts";
 
 /**
  * How {@linkcode writeResponse} ended: `"finished"` once `end()` was called with the whole body,
@@ -47,7 +47,7 @@ const ignore = (): void => {};
  * @example Stream a body
  * ```ts
  * import { createServer } from "node:http";
- * import { writeResponse } from "./node_response.ts";
+ * import { writeResponse } from "./response.ts";
  *
  * const server = createServer(async (_incoming, outgoing) => {
  *   const body = ReadableStream.from(["a", "b"]).pipeThrough(new TextEncoderStream());
@@ -88,9 +88,10 @@ export interface Completion {
 /**
  * {@linkcode writeResponse} for the adapter's hot path: without a promise when the outcome is
  * known at once (no body, `HEAD`, an error before the head), and calling `done.end()` once it
- * is known (cheaper than chaining on the promise). Never throws or rejects. A response that
- * fails before its head (a field value the wire forbids, `Response.error()`, a used or locked
- * body, a body that errors before its first chunk) is answered with `done.unsendable(error)`
+ * is known (no promise chained per request). Never throws or rejects. A response that fails
+ * before its head (a field value the wire forbids, `Response.error()`, a used or locked body,
+ * a body that errors before its first chunk, a `Response` whose status or body cannot be read:
+ * a subclass whose getter throws, a lookalike) is answered with `done.unsendable(error)`
  * instead; one that fails after it is cut (`done.cut(error)`, the connection destroyed).
  */
 export function send(
@@ -112,7 +113,21 @@ export function send(
       return outcome;
     }
   }
-  const body = response.body;
+  let body: ReadableStream<Uint8Array> | null;
+  let status: number;
+  try {
+    // A subclass whose getter throws, a lookalike (`Object.create(Response.prototype)`): the
+    // native getters throw for an object without a native response's state.
+    body = response.body;
+    status = response.status;
+  } catch (error) {
+    return failed(
+      new TypeError("A Response that cannot be sent", { cause: error }),
+      outgoing,
+      options,
+      done,
+    );
+  }
   if (outgoing.headersSent || outgoing.destroyed) {
     body?.cancel().catch(ignore);
     const outcome = settledBy(outgoing);
@@ -122,7 +137,6 @@ export function send(
     }
     return outcome;
   }
-  const status = response.status;
   if (body === null || options.head || status === 204 || status === 304) {
     body?.cancel().catch(ignore);
     const length = body === null && !options.head && status !== 204 && status !== 304 ? 0 : -1;

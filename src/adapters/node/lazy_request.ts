@@ -7,16 +7,11 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import { delegateToNative } from "./node_native.ts";
-import { bodyStream, http2Body } from "./node_request.ts";
+import { delegateToNative } from "./native.ts";
+import { bodyStream, http2Body, type StreamingRequestInit } from "./request.ts";
 
 /** The runtime's own `Request`, whatever the global is now. */
 export const NativeRequest: typeof Request = globalThis.Request;
-
-// The Fetch standard requires `duplex` for a streamed request body; lib.dom lacks it.
-interface StreamingRequestInit extends RequestInit {
-  duplex?: "half";
-}
 
 /** A request received by the bridge, read lazily from the `IncomingMessage`. */
 export class LazyRequest {

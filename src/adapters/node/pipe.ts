@@ -5,7 +5,7 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { discardBody } from "./node_request.ts";
+import { discardBody } from "./request.ts";
 
 /** One read of a response body. */
 export type Chunk = ReadableStreamReadResult<Uint8Array>;

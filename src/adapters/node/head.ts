@@ -5,9 +5,10 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { fieldsOf } from "./node_fields.ts";
-import { type LightParts, TEXT_TYPE } from "./node_globals.ts";
-import { finished } from "./node_pipe.ts";
+import { fieldsOf } from "./fields.ts";
+import { type LightParts, TEXT_TYPE } from "./globals.ts";
+import { finished } from "./pipe.ts";
+import { detectRuntime } from "../../process/runtime.ts";
 
 /** Options of `writeResponse` (`node_response.ts`). */
 export interface WriteOptions {
@@ -27,7 +28,7 @@ export interface PlainOptions {
 
 const encoder = new TextEncoder();
 
-const ON_NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
+const ON_NODE = detectRuntime() === "node";
 /** Encoding at most this many bytes is faster than counting them, on Node (see `utf8Length`). */
 const SCRATCH_BYTES = 64 * 1024;
 let scratch: Buffer | undefined;
@@ -62,7 +63,7 @@ export function utf8Length(text: string): number {
  * `send` calls (strace: 2.0 `sendto` per request, 1.0 corked). Node and Deno already write them
  * in one. Not a bug, a cost: with the socket corked around `writeHead` and `end`, one.
  */
-const CORK = (globalThis as { Bun?: unknown }).Bun !== undefined;
+const CORK = detectRuntime() === "bun";
 
 /**
  * On Bun, corks `outgoing`'s socket and returns it (the caller uncorks it once the head and the
@@ -89,7 +90,7 @@ export function corked(outgoing: ServerResponse): { uncork(): void } | undefined
  * @example Refuse a request while shutting down
  * ```ts
  * import { createServer } from "node:http";
- * import { writePlain } from "./node_head.ts";
+ * import { writePlain } from "./head.ts";
  *
  * const server = createServer((_incoming, outgoing) => {
  *   writePlain(outgoing, 503, "Shutting down\n", {

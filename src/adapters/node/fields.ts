@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { unsendableField } from "../core/fields.ts";
-import { decodedByFetch } from "./fetch_decoded.ts";
+import { unsendableField } from "../../core/fields.ts";
+import { decodedByFetch } from "../fetch_decoded.ts";
 
 /** Whether a `Connection` field value asks to close (the `close` token). */
 const CLOSE = /(?:^|[ \t,])close(?:$|[ \t,])/i;

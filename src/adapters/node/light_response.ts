@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { delegateToNative } from "./node_native.ts";
+import { delegateToNative } from "./native.ts";
 
 /** The runtime's own `Response`, whatever the global is now. */
 export const NativeResponse: typeof Response = globalThis.Response;
