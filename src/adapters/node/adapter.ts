@@ -142,7 +142,7 @@ export function createAdapter(setup: AdapterSetup): Adapter {
         if (!listener) return resolve();
         // net.Server's close, not http.Server's: that one also destroys every connection
         // without a parsed request, including new ones whose request is still in the kernel.
-        // Idle connections are closed by closeIfIdle instead.
+        // Idle connections are closed by the book instead (`ConnectionBook.close`).
         NetServer.prototype.close.call(listener, () => resolve());
         book.close();
         sessions?.close();

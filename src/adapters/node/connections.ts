@@ -109,7 +109,7 @@ function forgetter(book: Map<Socket, Connection>): (this: Socket) => void {
 export class ConnectionBook extends Map<Socket, Connection> {
   /** Set when the listener closes or the drain is forced: idle connections are closed. */
   closing = false;
-  /** One shared `'close'` listener: `once` and a closure cost memory per connection. */
+  /** One shared `'close'` listener: no `once` wrapper and no closure per connection. */
   readonly #forget: (this: Socket) => void;
 
   constructor() {

@@ -17,16 +17,6 @@
 import { LameduckRequest, LazyRequest } from "./lazy_request.ts";
 import { LameduckResponse } from "./light_response.ts";
 
-export { LameduckRequest, LazyRequest, NativeRequest } from "./lazy_request.ts";
-export {
-  LameduckResponse,
-  type LightParts,
-  LightResponse,
-  NativeResponse,
-  nativeResponseStatus,
-  TEXT_TYPE,
-} from "./light_response.ts";
-
 const nativeFetch: typeof fetch = globalThis.fetch;
 
 /** The global `fetch` while replaced: unwraps a {@linkcode LazyRequest}. */

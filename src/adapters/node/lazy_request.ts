@@ -1,5 +1,5 @@
 /**
- * The request the Node bridge hands out when the globals are replaced (`node_globals.ts`):
+ * The request the Node bridge hands out when the globals are replaced (`globals.ts`):
  * {@linkcode LazyRequest} reads method, URL and headers from the `IncomingMessage` on first use
  * and builds a native `Request` only when something else is needed. {@linkcode LameduckRequest}
  * is the global `Request` then: it unwraps a lazy request given as input.

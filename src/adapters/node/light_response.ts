@@ -1,6 +1,6 @@
 /**
  * The response the Node bridge writes without web streams when the globals are replaced
- * (`node_globals.ts`): {@linkcode LameduckResponse} is the global `Response` then, and makes a
+ * (`globals.ts`): {@linkcode LameduckResponse} is the global `Response` then, and makes a
  * {@linkcode LightResponse} for a string, bytes or no body; anything else is native.
  *
  * @module

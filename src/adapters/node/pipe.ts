@@ -1,6 +1,6 @@
 /**
  * Streaming a response body to a `ServerResponse`, with backpressure, for the Node bridge
- * (`node_response.ts`).
+ * (`response.ts`).
  *
  * @module
  */

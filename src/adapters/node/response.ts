@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { unsendableField } from "../../core/fields.ts";
-import { LightResponse } from "./globals.ts";
+import { LightResponse } from "./light_response.ts";
 import {
   corked,
   failBeforeHead,
@@ -36,7 +36,7 @@ const ignore = (): void => {};
  * chunk. `HEAD`, `204` and `304` get no body, and the unread body is cancelled. If the client
  * goes away first, the body stream is cancelled (its `cancel()` runs). If the body errors after
  * the headers were sent, the connection is destroyed so the client sees a truncated response;
- * before, a `500` is sent. The framing fields are the bridge's own (`node_fields.ts`). A response the handler already wrote to `outgoing` itself is left
+ * before, a `500` is sent. The framing fields are the bridge's own (`fields.ts`). A response the handler already wrote to `outgoing` itself is left
  * alone (its body is cancelled) and the outcome follows `outgoing`.
  *
  * @param response The response to send.
@@ -226,8 +226,8 @@ function peek(promise: Promise<Chunk>): Peek {
 
 /**
  * The body: a single chunk followed by the end goes out in one write with a `Content-Length`;
- * anything else is piped. Each wait lasts a few microtasks at most (counted inline: cheaper
- * than racing, and than an extra async call); then the head is sent without the chunk.
+ * anything else is piped. Each wait lasts a few microtasks at most, counted inline (no race and
+ * no async call per wait); then the head is sent without the chunk.
  */
 async function sendBody(
   response: Response,
@@ -240,7 +240,7 @@ async function sendBody(
   let handedOver = false;
   try {
     // The reader's `closed` says whether a first chunk was also the last one without a second
-    // read (each read costs measurably: a static body is read once).
+    // read: a static body is read once (bench/PROFILES.md).
     let closed = false;
     let ended = false;
     reader.closed.then(() => closed = ended = true, () => ended = true);
