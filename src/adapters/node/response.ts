@@ -1,21 +1,16 @@
 /**
  * The response half of the Node bridge: {@linkcode writeResponse} writes a `Response` to a
- * `ServerResponse`; {@linkcode send} is the same for the adapter's hot path.
+ * `ServerResponse`; {@linkcode send} is the same for the adapter's hot path. A native body is
+ * `body.ts`'s; a response that cannot be sent is answered by {@linkcode failed}.
  *
  * @module
  */
 import type { ServerResponse } from "node:http";
 import { unsendableField } from "../../core/fields.ts";
 import { LightResponse } from "./light_response.ts";
-import {
-  corked,
-  failBeforeHead,
-  resetStatus,
-  writeHead,
-  writeLight,
-  type WriteOptions,
-} from "./head.ts";
-import { type Chunk, finished, type Outcome, pipe, type Reader } from "./pipe.ts";
+import { failBeforeHead, resetStatus, writeHead, writeLight, type WriteOptions } from "./head.ts";
+import { sendBody } from "./body.ts";
+import { finished, type Outcome, type Reader } from "./pipe.ts";
 
 /**
  * How {@linkcode writeResponse} ended: `"finished"` once `end()` was called with the whole body,
@@ -23,8 +18,6 @@ import { type Chunk, finished, type Outcome, pipe, type Reader } from "./pipe.ts
  */
 export type WriteOutcome = Outcome;
 
-/** Microtasks a read may take and still count as already available (one to three seen). */
-const SOON = 8;
 const ignore = (): void => {};
 
 /**
@@ -167,7 +160,7 @@ function describeError(error: unknown): string {
  * The error to log for a `writeHead` that threw: Node's `ERR_INVALID_CHAR` names the field but
  * not its value; the message every runtime logs for it (`unsendableField`) names both.
  */
-function named(error: unknown, headers: Headers | undefined): unknown {
+export function named(error: unknown, headers: Headers | undefined): unknown {
   if ((error as { code?: unknown } | null)?.code !== "ERR_INVALID_CHAR" || !headers) return error;
   return unsendableField(headers) ?? error;
 }
@@ -177,7 +170,7 @@ function named(error: unknown, headers: Headers | undefined): unknown {
  * response (a plain `500` if that fails too, or without `unsendable`). After it: the connection
  * is destroyed, so the client sees a truncated response. Calls `done.end()` once settled.
  */
-function failed(
+export function failed(
   error: unknown,
   outgoing: ServerResponse,
   options: WriteOptions,
@@ -211,83 +204,6 @@ function failed(
   });
 }
 
-/** A read whose outcome can be looked at synchronously once it has settled. */
-interface Peek {
-  readonly promise: Promise<Chunk>;
-  result: Chunk | undefined;
-  failed: boolean;
-}
-
-function peek(promise: Promise<Chunk>): Peek {
-  const read: Peek = { promise, result: undefined, failed: false };
-  promise.then((result) => read.result = result, () => read.failed = true);
-  return read;
-}
-
-/**
- * The body: a single chunk followed by the end goes out in one write with a `Content-Length`;
- * anything else is piped. Each wait lasts a few microtasks at most, counted inline (no race and
- * no async call per wait); then the head is sent without the chunk.
- */
-async function sendBody(
-  response: Response,
-  outgoing: ServerResponse,
-  options: WriteOptions,
-  reader: Reader,
-  done: Completion | undefined,
-): Promise<WriteOutcome> {
-  /** `failed()` calls `done.end()` itself. */
-  let handedOver = false;
-  try {
-    // The reader's `closed` says whether a first chunk was also the last one without a second
-    // read: a static body is read once (bench/PROFILES.md).
-    let closed = false;
-    let ended = false;
-    reader.closed.then(() => closed = ended = true, () => ended = true);
-    const next = peek(reader.read());
-    for (let i = 0; i < SOON && next.result === undefined && !next.failed; i++) await undefined;
-    if (outgoing.destroyed) return cancel(reader);
-    if (next.failed) await next.promise; // Throws: answered with a 500 below.
-    const first = next.result;
-    let pending = next.promise;
-    if (first === undefined) {
-      writeHead(response, outgoing, options, -1).flushHeaders();
-    } else if (first.done) {
-      writeHead(response, outgoing, options, 0).end();
-      return finished(outgoing);
-    } else {
-      const chunk = first.value;
-      for (let i = 0; i < SOON && !ended; i++) await undefined;
-      // A closed stream has nothing more to read. Otherwise read on: more chunks are queued,
-      // or the stream closes only when pulled again (a high-water mark of 0).
-      let rest: Peek | undefined;
-      if (!closed) {
-        rest = peek(reader.read());
-        for (let i = 0; i < SOON && rest.result === undefined && !rest.failed; i++) await undefined;
-      }
-      if (outgoing.destroyed) return cancel(reader);
-      if ((rest === undefined || rest.result?.done === true) && chunk instanceof Uint8Array) {
-        const socket = corked(outgoing);
-        try {
-          writeHead(response, outgoing, options, chunk.byteLength).end(chunk);
-        } finally {
-          socket?.uncork();
-        }
-        return finished(outgoing);
-      }
-      writeHead(response, outgoing, options, -1).write(chunk);
-      pending = rest === undefined ? reader.read() : rest.promise;
-    }
-    return await pipe(reader, pending, outgoing);
-  } catch (error) {
-    reader.cancel(error).catch(ignore);
-    handedOver = true;
-    return await failed(named(error, response.headers), outgoing, options, done);
-  } finally {
-    if (!handedOver) done?.end();
-  }
-}
-
 /** The outcome of a response written by someone else: once `outgoing` finishes or closes. */
 function settledBy(outgoing: ServerResponse): WriteOutcome | Promise<WriteOutcome> {
   if (outgoing.writableFinished) return finished(outgoing);
@@ -305,9 +221,4 @@ function lock(body: ReadableStream<Uint8Array>): Reader | undefined {
   } catch {
     return undefined;
   }
-}
-
-function cancel(reader: Reader): "cancelled" {
-  reader.cancel().catch(ignore);
-  return "cancelled";
 }
