@@ -54,6 +54,7 @@ function server(options: Record<string, unknown>): LameduckServer {
     },
     close: () => Promise.resolve(),
     force: () => {},
+    inFlight: (requests) => requests,
   };
   const s = new LameduckServer(resolved, { runtime, adapter: Promise.resolve(adapter), hub });
   void s.ready.then(() => hosts.set(s, host!));

@@ -6,14 +6,14 @@
 
 import { takeActivation } from "./process/environment.ts";
 import type { Notice } from "./process/notice.ts";
-import type { Adapter } from "./core/adapter.ts";
+import type { Adapter, AdapterSetup } from "./core/adapter.ts";
 import { emitTo } from "./core/emit.ts";
 import { type ResolvedOptions, resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
-import type { Runtime, ServeOptions, Server } from "./core/types.ts";
-import { detectRuntime, platformFor } from "./process/platform.ts";
-import { checkingResponses } from "./adapters/node_check.ts";
+import type { Logger, Runtime, ServeOptions, Server } from "./core/types.ts";
+import { platformFor } from "./process/platform.ts";
+import { detectRuntime } from "./process/runtime.ts";
 
 /**
  * The lame-duck window of a worker under `lameduck run` whose `lameDuck` is not set. The
@@ -29,21 +29,17 @@ let hub: SignalHub | undefined;
 /** Whether a server already took the process's inherited socket and supervisor channel. */
 let activated = false;
 
-async function loadAdapter(
-  runtime: Runtime,
-  bridged: boolean,
-  overrideGlobals: boolean,
-): Promise<Adapter> {
-  if (bridged) return (await import("./adapters/node.ts")).createAdapter({ overrideGlobals });
-  return runtime === "deno"
-    ? (await import("./adapters/deno.ts")).createAdapter()
-    : (await import("./adapters/bun.ts")).createAdapter();
+/** The adapter's module, loaded on first use: only the runtime's own code is ever imported. */
+async function loadAdapter(bridged: boolean, setup: AdapterSetup): Promise<Adapter> {
+  const module = bridged
+    ? await import("./adapters/node/adapter.ts")
+    : setup.runtime === "deno"
+    ? await import("./adapters/deno.ts")
+    : await import("./adapters/bun.ts");
+  return module.createAdapter(setup);
 }
 
-/**
- * A server on `node:http` (`bridged`): `fetch` checks its responses before the bridge writes
- * them, so a broken one gets `onError`'s answer (`node_check.ts`).
- */
+/** A server on `node:http` when `bridged`, else on the runtime's own server. */
 function start(
   options: ResolvedOptions,
   runtime: Runtime,
@@ -51,10 +47,9 @@ function start(
   fd?: number,
   reusePort = false,
 ): LameduckServer {
-  const override = options.overrideGlobals ?? runtime === "node";
-  const adapter = loadAdapter(runtime, bridged, override);
-  const resolved = bridged ? { ...options, fetch: checkingResponses(options.fetch) } : options;
-  return new LameduckServer(resolved, { runtime, adapter, hub: hub!, fd, reusePort });
+  const overrideGlobals = options.overrideGlobals ?? runtime === "node";
+  const adapter = loadAdapter(bridged, { runtime, overrideGlobals });
+  return new LameduckServer(options, { runtime, adapter, hub: hub!, fd, reusePort });
 }
 
 /**
@@ -99,7 +94,7 @@ export function serve(options: ServeOptions): Server {
   const { fd, notifyPath, systemd, reusePort } = takeActivation(platform);
   // Under `lameduck run`: a restart loses no keep-alive request by default; an explicit
   // lameDuck (even 0) wins.
-  if (notifyPath && (options as { lameDuck?: unknown }).lameDuck === undefined) {
+  if (notifyPath && !resolved.set.has("lameDuck")) {
     resolved = { ...resolved, lameDuck: SUPERVISED_LAME_DUCK_MS };
   }
   // `lameduck run --handover reuseport`: bind the supervisor's address with SO_REUSEPORT.
@@ -114,12 +109,12 @@ export function serve(options: ServeOptions): Server {
     reusePort !== undefined,
   );
   if (fd !== undefined && runtime !== "node") warnInherited(runtime, resolved);
-  if (notifyPath) reportTo(notifyPath, server, resolved.exit);
+  if (notifyPath) reportTo(notifyPath, server, resolved.exit, resolved.logger);
   // A Node worker's stderr is the supervisor's: a reader that went away must not end it.
   if (notifyPath && runtime === "node") {
     void import("./process/stderr.ts").then((m) => m.keepStderrErrorsQuiet());
   }
-  if (systemd) reportToSystemd(server);
+  if (systemd) reportToSystemd(server, resolved.logger);
   return server;
 }
 
@@ -127,7 +122,7 @@ export function serve(options: ServeOptions): Server {
  * On Deno and Bun an inherited socket is served through `node:http`: say once, at start, what
  * cannot take effect there (the runtime's own server object is absent).
  */
-function warnInherited(runtime: Runtime, options: ReturnType<typeof resolveOptions>): void {
+function warnInherited(runtime: Runtime, options: ResolvedOptions): void {
   // hono/deno's getConnInfo reads `remoteAddr`, which every path provides.
   const helpers = runtime === "bun"
     ? "hono/bun's getConnInfo and upgradeWebSocket do not work"
@@ -141,10 +136,16 @@ function warnInherited(runtime: Runtime, options: ReturnType<typeof resolveOptio
   emitTo(options.logger, { type: "warning", message });
 }
 
+/** A warning of the process layer (supervisor channel, systemd), through the `logger`. */
+function warner(logger: Logger | undefined): (message: string) => void {
+  return (message) => emitTo(logger, { type: "warning", message });
+}
+
 /** `READY=1` once listening, `STOPPING=1` when shutdown starts (systemd `Type=notify`). */
-function reportToSystemd(server: Server): void {
+function reportToSystemd(server: Server, logger: Logger | undefined): void {
   const notify = import("./process/systemd.ts");
-  const send = (fields: string[]) => void notify.then((m) => m.sdNotify(fields));
+  const warn = warner(logger);
+  const send = (fields: string[]) => void notify.then((m) => m.sdNotify(fields, warn));
   server.ready.then(({ url }) => send(["READY=1", `STATUS=serving on ${url}`]), () => {});
   server.signal.addEventListener("abort", () => send(["STOPPING=1", "STATUS=draining"]), {
     once: true,
@@ -158,7 +159,12 @@ function reportToSystemd(server: Server): void {
  * `exit` the process exits as after a signal (`0` if graceful and every hook succeeded, else
  * `1`). A worker already draining just finishes.
  */
-function reportTo(address: string, server: Server, exit: boolean): void {
+function reportTo(
+  address: string,
+  server: Server,
+  exit: boolean,
+  logger: Logger | undefined,
+): void {
   const gone = () => {
     if (server.state !== "serving") return;
     const reason = "lameduck run is gone (its notify channel closed)";
@@ -169,7 +175,9 @@ function reportTo(address: string, server: Server, exit: boolean): void {
       setTimeout(() => platform!.exit(code), 0);
     });
   };
-  const notify = import("./process/notify.ts").then((m) => m.connectNotify(address, gone));
+  const notify = import("./process/notify.ts").then((m) =>
+    m.connectNotify(address, gone, warner(logger))
+  );
   const send = (notice: Notice) => void notify.then((n) => n(notice));
   server.ready.then(({ port }) => send({ type: "ready", port }), () => {});
   server.signal.addEventListener("abort", () => send({ type: "stopping" }), { once: true });

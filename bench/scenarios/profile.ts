@@ -57,7 +57,9 @@ function shortUrl(url: string): string {
 /** Which part of the stack a function belongs to. */
 function areaOf(url: string, name: string): string {
   if (url === "" && name.startsWith("(")) return name; // (garbage collector), (program)
-  if (url.includes("/src/adapters/node_bridge.ts")) return "lameduck: Node bridge";
+  if (/\/src\/adapters\/node\/(?:request|response|head|fields|pipe|url)\./.test(url)) {
+    return "lameduck: Node bridge";
+  }
   if (url.includes("/src/adapters/")) return "lameduck: Node adapter";
   if (url.includes("/src/core/")) return "lameduck: core";
   if (url.includes("/bench/")) return "benchmark handler";

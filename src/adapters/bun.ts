@@ -4,7 +4,8 @@
  * - In flight: from arrival until the handler settled; a streaming body still being sent
  *   counts through `server.pendingRequests`. That count drops a request whose client left
  *   while its handler still runs, so `pending()` adds those back (the requests whose handler
- *   runs and whose `request.signal` aborted).
+ *   runs and whose `request.signal` aborted). `inFlight()` is the larger of that and the
+ *   core's count, plus the open WebSockets.
  * - `ctx.signal` follows `request.signal`, which Bun aborts only when the client leaves.
  * - `stop(false)` waits forever for open WebSockets, so the adapter tracks them and closes
  *   them with `1001 Going Away` when the listener closes; `stop(true)` forces.
@@ -18,9 +19,8 @@
  * @module
  */
 
-import type { Adapter, Host } from "../core/adapter.ts";
+import type { Adapter, AdapterSetup, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
-import type { DrainCounts } from "../core/flights.ts";
 import { errorResponse, withConnectionClose } from "../core/responses.ts";
 import { instead, unsendable, withoutDecodedEncoding } from "./native_send.ts";
 import type { ListenAddress, RemoteAddress } from "../core/types.ts";
@@ -152,27 +152,33 @@ function handle(
 /**
  * `Bun.serve`'s `error` callback: Bun calls it for a response it refuses that
  * {@linkcode unsendable} cannot see (a body locked by a reader). Bun does not say for which
- * request, so the error is printed here; the client gets lameduck's `500`, not Bun's
- * development error page (Bun 1.4.5 without `NODE_ENV=production`: 50 KB with the working
- * directory and the error).
+ * request, so the warning names none; the client gets lameduck's `500`, not Bun's development
+ * error page (Bun 1.4.5 without `NODE_ENV=production`: 50 KB with the working directory and
+ * the error).
  */
-function refused(error: unknown): Response {
-  console.error("lameduck: Bun.serve could not send a response:", error);
+function refused(host: Host, error: unknown): Response {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  host.log({ type: "warning", message: `Bun.serve could not send a response: ${detail}` });
   return errorResponse();
 }
 
-/** Wraps the user's WebSocket handlers to keep the set of open sockets. */
-function tracked(handler: unknown, sockets: Set<ServerWebSocket>): WebSocketHandler | undefined {
+/**
+ * Wraps the user's WebSocket handlers to keep the set of open sockets. `handler` passed
+ * `serve()`'s check: `undefined`, an object or a function (`node:http`'s, ignored here).
+ */
+function tracked(
+  host: Host,
+  handler: unknown,
+  sockets: Set<ServerWebSocket>,
+): WebSocketHandler | undefined {
   if (handler === undefined) return undefined;
   if (typeof handler === "function") {
-    console.warn(
-      "lameduck: websocket: a function attaches an upgrade listener on node:http; " +
+    host.log({
+      type: "warning",
+      message: "websocket: a function attaches an upgrade listener on node:http; " +
         "Bun.serve takes its handler object (e.g. `websocket` from hono/bun): ignored",
-    );
+    });
     return undefined;
-  }
-  if (handler === null || typeof handler !== "object") {
-    throw new TypeError("Invalid websocket: expected Bun's websocket handler object");
   }
   const user = handler as WebSocketHandler;
   return {
@@ -188,8 +194,8 @@ function tracked(handler: unknown, sockets: Set<ServerWebSocket>): WebSocketHand
   };
 }
 
-/** Creates the Bun adapter. */
-export function createAdapter(): Adapter {
+/** Creates the Bun adapter (`setup.overrideGlobals` is the Node bridge's). */
+export function createAdapter(_setup?: AdapterSetup): Adapter {
   let server: BunServer | undefined;
   let closed: Promise<void> | undefined;
   const sockets = new Set<ServerWebSocket>();
@@ -204,14 +210,14 @@ export function createAdapter(): Adapter {
   return {
     runtime: "bun",
     listen({ port, hostname, websocket, tls, reusePort }, host): Promise<ListenAddress> {
-      const ws = tracked(websocket, sockets);
+      const ws = tracked(host, websocket, sockets);
       let origin = "";
       server = Bun.serve({
         port,
         hostname,
         ...(reusePort ? { reusePort } : {}),
         fetch: (request, server) => handleChecked(host, request, server, running, origin),
-        error: refused,
+        error: (error) => refused(host, error),
         ...(ws ? { websocket: ws } : {}),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       });
@@ -242,16 +248,12 @@ export function createAdapter(): Adapter {
       return closed;
     },
     force(): void {
-      server?.stop(true).catch(() => {});
+      // Bun writes a Response returned through a promise one turn after the promise settles:
+      // a forced 503 handed over just now is written first.
+      setTimeout(() => server?.stop(true).catch(() => {}), 0);
     },
-    open(): number {
-      return sockets.size;
-    },
-    pending,
-    completed(counts: Readonly<DrainCounts>): number {
-      // Every request in flight when the drain started, or started since, ended either cut
-      // or by itself; the core's count misses streams that ended after their handler.
-      return Math.max(counts.completed, counts.atStart + counts.started - counts.aborted);
+    inFlight(requests: number, answering: number): number {
+      return Math.max(requests, pending() - answering) + sockets.size;
     },
   };
 }

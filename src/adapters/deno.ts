@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Adapter, Host } from "../core/adapter.ts";
+import type { Adapter, AdapterSetup, Host } from "../core/adapter.ts";
 import { Context } from "../core/context.ts";
 import type { Exchange } from "../core/exchange.ts";
 import { withConnectionClose } from "../core/responses.ts";
@@ -200,8 +200,8 @@ function handle(
   return response.then((response) => finish(host, exchange, response));
 }
 
-/** Creates the Deno adapter. */
-export function createAdapter(): Adapter {
+/** Creates the Deno adapter (`setup.overrideGlobals` is the Node bridge's). */
+export function createAdapter(_setup?: AdapterSetup): Adapter {
   let server: HttpServer | undefined;
   let closed: Promise<void> | undefined;
   return {
@@ -238,6 +238,10 @@ export function createAdapter(): Adapter {
     },
     force(): void {
       // Nothing to do: see the module doc (deno#25792).
+    },
+    inFlight(requests: number): number {
+      // `info.completed` ends each exchange: the core's count is Deno's.
+      return requests;
     },
   };
 }

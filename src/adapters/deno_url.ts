@@ -9,7 +9,7 @@
  *
  * On a plaintext connection `request.url` never claims `https:`: an absolute-form target
  * `GET https://evil.example/x` becomes `http://<Host>/x` as on Bun and the Node bridge
- * (`node_request.ts`). An `http://` absolute-form target keeps its authority on Deno, as
+ * (`node/url.ts`). An `http://` absolute-form target keeps its authority on Deno, as
  * RFC 9112 §3.2.2 asks of an origin server (Bun and Node take `Host`), but is checked and
  * normalised the same way.
  *

@@ -13,12 +13,11 @@
  * @module
  */
 
-const IS_DENO = (globalThis as { Deno?: unknown }).Deno !== undefined;
-const IS_BUN = (globalThis as { Bun?: unknown }).Bun !== undefined;
+import { detectRuntime } from "../process/runtime.ts";
 
-const DECODED = IS_DENO
+const DECODED = detectRuntime() === "deno"
   ? /^(?:gzip|br)$/i
-  : IS_BUN
+  : detectRuntime() === "bun"
   ? /^(?:gzip|x-gzip|deflate|br|zstd)$/i
   : /^(?:gzip|x-gzip|deflate|br|zstd)(?:[ \t]*,[ \t]*(?:gzip|x-gzip|deflate|br|zstd))*$/i;
 

@@ -8,8 +8,7 @@
 
 import type { Context } from "./context.ts";
 import type { Exchange } from "./exchange.ts";
-import type { DrainCounts } from "./flights.ts";
-import type { ListenAddress, Runtime } from "./types.ts";
+import type { LifecycleEvent, ListenAddress, Runtime } from "./types.ts";
 
 /** What the core offers an adapter for every request. */
 export interface Host {
@@ -23,9 +22,29 @@ export interface Host {
   readonly draining: boolean;
   /** The server's shutdown signal, for the adapter's {@linkcode Context}s. */
   readonly signal: AbortSignal;
+  /**
+   * Reports what the adapter has to say outside a request's exchange (a warning, an error of
+   * the runtime's with no request to name) through the server's `logger`, so `logger: false`
+   * silences it too.
+   */
+  log(event: LifecycleEvent): void;
 }
 
-/** One runtime's server, driven by the core. */
+/** What `serve()` hands every adapter's factory. */
+export interface AdapterSetup {
+  /** The runtime the process runs on, detected once (`src/process/runtime.ts`). */
+  readonly runtime: Runtime;
+  /** The resolved `overrideGlobals` option (only the Node bridge replaces globals). */
+  readonly overrideGlobals: boolean;
+}
+
+/** What every adapter module exports: `createAdapter`. */
+export type CreateAdapter = (setup: AdapterSetup) => Adapter;
+
+/**
+ * One runtime's server, driven by the core. Every adapter implements every member: what the
+ * core asks is the same for each runtime.
+ */
 export interface Adapter {
   /** The runtime this adapter serves on. */
   readonly runtime: Runtime;
@@ -36,20 +55,20 @@ export interface Adapter {
    * Resolves once no connection is left (the core bounds the wait with its deadline).
    */
   close(): Promise<void>;
-  /** Cuts every connection now. Safe to call more than once, and before `close()`. */
+  /**
+   * Cuts every connection, after the responses already handed to the runtime (a forced `503`)
+   * had one turn of the event loop to be written. Safe to call more than once, and before
+   * `close()`.
+   */
   force(): void;
-  /** In-flight work the runtime sees and the core cannot (Bun's streaming bodies). */
-  pending?(): number;
   /**
-   * Upgraded connections (WebSockets) the adapter keeps outside the core's requests: they
-   * count as in flight on top of the requests, and as aborted when the drain is forced.
+   * How much is in flight, given `requests`, the core's count of exchanges not ended: that
+   * count, plus what the runtime sees and the core cannot (Bun's streaming bodies), plus the
+   * upgraded connections (WebSockets) the adapter keeps outside the core's requests, which
+   * count as aborted when the drain is forced. `answering`: requests the core is answering
+   * itself right now that the runtime may count too (a metrics scrape), left out.
    */
-  open?(): number;
-  /**
-   * How many requests finished during the drain, where the adapter knows better than the
-   * core's count (Bun: streaming bodies the core cannot see end).
-   */
-  completed?(counts: Readonly<DrainCounts>): number;
+  inFlight(requests: number, answering: number): number;
 }
 
 /** Where to listen. */

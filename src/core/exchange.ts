@@ -10,7 +10,7 @@ import { Context } from "./context.ts";
 import type { Flight, Flights } from "./flights.ts";
 import { describe } from "./options.ts";
 import { forcedResponse } from "./responses.ts";
-import type { FetchHandler, RequestContext } from "./types.ts";
+import type { FetchHandler, LifecycleEvent, RequestContext } from "./types.ts";
 
 /** The user's handler, and the answer when it fails. */
 export interface Handler {
@@ -23,6 +23,8 @@ export interface Handler {
   failed(error: unknown, request: Request, stage?: "send"): Promise<Response>;
   /** Logs a response that failed after its head was sent (`stage: "send"`). */
   cut(error: unknown, request: Request): void;
+  /** Logs an event outside any exchange (`Host.log`). */
+  log(event: LifecycleEvent): void;
 }
 
 const OPEN = 0;

@@ -12,6 +12,7 @@ import { Exchange, type Handler } from "./exchange.ts";
 import type { Flights } from "./flights.ts";
 import { type ProbeOptions, type ProbeParts, Probes } from "./probes.ts";
 import { overloadedResponse } from "./responses.ts";
+import type { LifecycleEvent } from "./types.ts";
 
 /** The {@linkcode Host} of one server. */
 export class Gate implements Host {
@@ -38,6 +39,10 @@ export class Gate implements Host {
     this.#maxInFlight = limits.maxInFlight;
   }
 
+  log(event: LifecycleEvent): void {
+    this.#handler.log(event);
+  }
+
   open(request: Request, ctx: Context): Exchange | Response {
     const probes = this.#probes;
     if (probes !== undefined) {
@@ -59,7 +64,7 @@ export class Gate implements Host {
    * neither waits for it nor cuts it (the checks settle it with `503` once shutdown starts).
    */
   #later(answer: Promise<Response>, request: Request, ctx: Context): Exchange {
-    const { failed, cut } = this.#handler;
-    return new Exchange(this.#flights, { fetch: () => answer, failed, cut }, request, ctx);
+    const { failed, cut, log } = this.#handler;
+    return new Exchange(this.#flights, { fetch: () => answer, failed, cut, log }, request, ctx);
   }
 }

@@ -156,10 +156,13 @@ const VALIDATORS = {
     value === undefined ? undefined : boolean("overrideGlobals", value, false),
 } satisfies { [K in keyof ServeOptions]-?: (value: unknown) => unknown };
 
-/** `ServeOptions` with every default filled in. */
-export type ResolvedOptions = {
-  [K in keyof typeof VALIDATORS]: ReturnType<(typeof VALIDATORS)[K]>;
-};
+/** `ServeOptions` with every default filled in, and which of them the caller set. */
+export type ResolvedOptions =
+  & { [K in keyof typeof VALIDATORS]: ReturnType<(typeof VALIDATORS)[K]> }
+  & {
+    /** The options given a value other than `undefined` (a default may depend on it). */
+    readonly set: ReadonlySet<keyof ServeOptions>;
+  };
 
 /** The name of every option of `serve()`. */
 export const OPTION_NAMES: readonly (keyof ServeOptions)[] = Object.keys(
@@ -180,7 +183,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
   }
   const resolved: Record<string, unknown> = {};
-  for (const name of OPTION_NAMES) resolved[name] = VALIDATORS[name](o[name]);
+  const set = new Set<keyof ServeOptions>();
+  for (const name of OPTION_NAMES) {
+    resolved[name] = VALIDATORS[name](o[name]);
+    if (o[name] !== undefined) set.add(name);
+  }
+  resolved["set"] = set;
   const r = resolved as ResolvedOptions;
   checkProbePaths(r);
   return r;

@@ -22,6 +22,7 @@ import type {
   HookOptions,
   LifecycleEvent,
   ListenAddress,
+  Logger,
   Runtime,
   Server,
   ServerState,
@@ -83,6 +84,7 @@ export class LameduckServer implements Server {
       fetch: options.fetch,
       failed: (error, request, stage) => this.#failed(error, request, stage),
       cut: (error, request) => this.#emit({ type: "error", error, request, stage: "send" }),
+      log: (event) => this.#emit(event),
     };
     // deno-lint-ignore no-this-alias
     const server = this;
@@ -145,13 +147,12 @@ export class LameduckServer implements Server {
   }
 
   /**
-   * `answering`: requests the core answers itself that the adapter's `pending()` includes (a
-   * metrics scrape on Bun, whose `pendingRequests` counts the request being answered).
+   * `answering`: requests the core is answering itself that the runtime may count (a metrics
+   * scrape on Bun, whose `pendingRequests` counts the request being answered).
    */
   #inFlight(answering: number): number {
-    const adapter = this.#listening;
-    const pending = adapter?.pending ? Math.max(0, adapter.pending() - answering) : 0;
-    return Math.max(this.#flights.size, pending) + (adapter?.open?.() ?? 0);
+    const requests = this.#flights.size;
+    return this.#listening?.inFlight(requests, answering) ?? requests;
   }
 
   get signal(): AbortSignal {
@@ -287,8 +288,6 @@ export class LameduckServer implements Server {
         // runtime before the connections are cut.
         const answered = flights.force(cause, inFlight - flights.size);
         await sleep(clock, FORCE_GRACE_MS, answered);
-        // Bun writes a returned Response after the handler's promise settles: one more turn.
-        await sleep(clock, 0, new Promise(() => {}));
         adapter.force();
         await sleep(clock, FORCE_GRACE_MS, closed);
       }
@@ -308,7 +307,7 @@ export class LameduckServer implements Server {
       reason,
       graceful: !forced.isSet,
       durationMs: elapsed(),
-      completed: adapter?.completed?.(counts) ?? settled(counts),
+      completed: settled(counts),
       aborted: counts.aborted,
       hooks,
     };

@@ -23,21 +23,24 @@ function hint(error: Error): string {
  * Connects to the supervisor at `address` (the value of `LAMEDUCK_NOTIFY`), sends the token
  * line, and returns the sender. Notices sent before the connection are queued. Never throws:
  * when the connection cannot be made (Deno without the permission to reach the socket throws
- * `NotCapable` at the call), it warns once and the notices are dropped, so the supervisor does
- * not see this server as ready and says so.
+ * `NotCapable` at the call), it warns once through `warn` and the notices are dropped, so the
+ * supervisor does not see this server as ready and says so.
  *
  * @param onGone Called once when a connection that was made closes: the supervisor is gone
  * (killed, or it dropped this connection). Not called when the connection never opened.
+ * @param warning Where the one warning goes (`serve()`: the server's `logger`).
  */
-export function connectNotify(address: string, onGone: () => void = () => {}): Notify {
+export function connectNotify(
+  address: string,
+  onGone: () => void = () => {},
+  warning: (message: string) => void = (message) => console.error(`lameduck: ${message}`),
+): Notify {
   const { path, token } = parseAddress(address);
   let warned = false;
   const warn = (error: Error) => {
     if (warned) return;
     warned = true;
-    console.error(
-      `lameduck: cannot notify the supervisor at ${path}: ${error.message}${hint(error)}`,
-    );
+    warning(`cannot notify the supervisor at ${path}: ${error.message}${hint(error)}`);
   };
   let socket: Socket;
   try {

@@ -25,18 +25,9 @@ interface ProcessLike {
   on(signal: string, listener: () => void): unknown;
   off(signal: string, listener: () => void): unknown;
   exit(code: number): never;
-  versions?: { node?: string };
 }
 
-const global = globalThis as unknown as { Deno?: DenoLike; Bun?: unknown; process?: ProcessLike };
-
-/** Which runtime this is. */
-export function detectRuntime(): Runtime {
-  if (global.Deno !== undefined) return "deno";
-  if (global.Bun !== undefined) return "bun";
-  if (global.process?.versions?.node !== undefined) return "node";
-  throw new Error("Unsupported runtime: lameduck runs on Deno, Bun and Node");
-}
+const global = globalThis as unknown as { Deno?: DenoLike; process?: ProcessLike };
 
 /**
  * Runs `use` when Deno grants access to the variable `name`: an optional variable must never

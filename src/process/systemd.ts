@@ -16,12 +16,6 @@ import { spawn } from "node:child_process";
 
 let warned = false;
 
-function warn(message: string): void {
-  if (warned) return;
-  warned = true;
-  console.error(`lameduck: NOTIFY_SOCKET is set but ${message}; systemd will not hear from us`);
-}
-
 interface DenoCommand {
   Command: new (
     command: string,
@@ -29,8 +23,19 @@ interface DenoCommand {
   ) => { spawn(): { status: Promise<{ code: number }> } };
 }
 
-/** Sends `fields` (e.g. `["READY=1", "STATUS=serving"]`) to systemd; never throws. */
-export function sdNotify(fields: readonly string[]): void {
+/**
+ * Sends `fields` (e.g. `["READY=1", "STATUS=serving"]`) to systemd; never throws. The first
+ * failure is told once to `warning` (`serve()`: the server's `logger`).
+ */
+export function sdNotify(
+  fields: readonly string[],
+  warning: (message: string) => void = (message) => console.error(`lameduck: ${message}`),
+): void {
+  const warn = (message: string): void => {
+    if (warned) return;
+    warned = true;
+    warning(`NOTIFY_SOCKET is set but ${message}; systemd will not hear from us`);
+  };
   const deno = (globalThis as unknown as { Deno?: DenoCommand }).Deno;
   if (deno !== undefined) {
     // Deno's node:child_process copies the whole environment (and reads NODE_V8_COVERAGE), which

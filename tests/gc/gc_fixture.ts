@@ -27,6 +27,7 @@ const adapter: Adapter = {
   },
   close: () => Promise.resolve(),
   force: () => {},
+  inFlight: (requests) => requests,
 };
 const hub = { add: () => () => {} } as unknown as SignalHub;
 // deno-lint-ignore require-await

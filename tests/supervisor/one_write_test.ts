@@ -2,7 +2,7 @@
  * On an inherited socket (`lameduck run --handover fd`, systemd) every runtime serves through
  * `node:http` and lameduck's bridge. A small response's head and body must go out in one write:
  * Bun 1.4.5's `node:http` writes them in two `send` calls on a connection handed to it with
- * `emit("connection")` unless the socket is corked (`corked()` in src/adapters/node_head.ts),
+ * `emit("connection")` unless the socket is corked (`corked()` in src/adapters/node/head.ts),
  * which doubled its system calls per request. Seen from a keep-alive client: one response, one
  * chunk read, every time; with two writes some responses arrive in two chunks.
  *

@@ -111,6 +111,11 @@ export class FakeAdapter implements Adapter {
   force(): void {
     this.calls.push("force");
   }
+
+  /** The core's count, as a test's replacement may not be. */
+  inFlight(requests: number): number {
+    return requests;
+  }
 }
 
 /** A context as an adapter makes it; `client` aborts like a runtime's request signal. */

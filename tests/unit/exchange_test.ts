@@ -16,6 +16,7 @@ function exchange(answer: () => unknown, options: { afterResponse?: boolean } = 
     cut: (error) => {
       failures.push({ cut: error });
     },
+    log: () => {},
   };
   const ctx = new TestContext(new AbortController().signal, options.afterResponse ?? true);
   const ex = new Exchange(flights, handler, new Request("http://a.test/"), ctx);

@@ -4,8 +4,10 @@ import { createServer, request as httpRequest } from "node:http";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
-import { toRequest, writePlain, writeResponse } from "../../src/adapters/node_bridge.ts";
-import type { WriteOutcome } from "../../src/adapters/node_bridge.ts";
+import { toRequest } from "../../src/adapters/node/request.ts";
+import { writePlain } from "../../src/adapters/node/head.ts";
+import { writeResponse } from "../../src/adapters/node/response.ts";
+import type { WriteOutcome } from "../../src/adapters/node/response.ts";
 import { within } from "../shared/time.ts";
 
 type Fetch = (

@@ -2,15 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import fc from "fast-check";
+import { LameduckRequest, LazyRequest } from "../../src/adapters/node/lazy_request.ts";
 import {
-  LameduckRequest,
   LameduckResponse,
-  LazyRequest,
   LightResponse,
   nativeResponseStatus,
-} from "../../src/adapters/node_globals.ts";
-import { urlOf } from "../../src/adapters/node_request.ts";
-import { utf8Length } from "../../src/adapters/node_head.ts";
+} from "../../src/adapters/node/light_response.ts";
+import { urlOf } from "../../src/adapters/node/url.ts";
+import { utf8Length } from "../../src/adapters/node/head.ts";
 
 /** What a response looks like through its public API, or the error its constructor threw. */
 async function observe(make: () => Response): Promise<unknown> {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { toRequest } from "../../src/adapters/node_bridge.ts";
+import { toRequest } from "../../src/adapters/node/request.ts";
 
 /**
  * lameduck hands the handler a real `Request`, not a lookalike with `Request.prototype`: the

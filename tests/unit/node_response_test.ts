@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
-import { send, type WriteOutcome } from "../../src/adapters/node_bridge.ts";
+import { send, type WriteOutcome } from "../../src/adapters/node/response.ts";
 
 interface Sent {
   /** What `send()` returned: a string when the outcome was known at once. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
-import { type Completion, send } from "../../src/adapters/node_bridge.ts";
+import { type Completion, send } from "../../src/adapters/node/response.ts";
 
 /** What the completion was told. */
 interface Told {

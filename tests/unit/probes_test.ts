@@ -234,7 +234,9 @@ test("two probes cannot share a path; a probe path must start with /", async () 
 
 test("a graceful drain counts the adapter's upgraded connections that closed as completed", async () => {
   let open = 1;
-  const adapter = Object.assign(new FakeAdapter({ closesAtOnce: false }), { open: () => open });
+  const adapter = Object.assign(new FakeAdapter({ closesAtOnce: false }), {
+    inFlight: (requests: number) => requests + open,
+  });
   const { server, clock } = await fakeServer({}, { adapter });
   const report = server.shutdown();
   await clock.advance(10);

@@ -1,5 +1,5 @@
 /**
- * The header fields the Node bridge writes for a `Response` (`node_head.ts`). The framing of the
+ * The header fields the Node bridge writes for a `Response` (`head.ts`). The framing of the
  * wire is the bridge's, never the handler's: `node:http` writes a `Content-Length` or
  * `Transfer-Encoding` it is given even when the body differs (Node 24.21, `strictContentLength`
  * off; Deno's and Bun's `node:http` too), so a `Response` whose `content-length` was wrong left
@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { unsendableField } from "../core/fields.ts";
-import { decodedByFetch } from "./fetch_decoded.ts";
+import { unsendableField } from "../../core/fields.ts";
+import { decodedByFetch } from "../fetch_decoded.ts";
 
 /** Whether a `Connection` field value asks to close (the `close` token). */
 const CLOSE = /(?:^|[ \t,])close(?:$|[ \t,])/i;

@@ -1,5 +1,5 @@
 /**
- * Shared by the lazy request and the light response of the Node bridge (`node_globals.ts`):
+ * Shared by the lazy request and the light response of the Node bridge (`globals.ts`):
  * every member they do not implement themselves is the native object's, built on first use.
  *
  * @module

@@ -1,21 +1,16 @@
 /**
  * The response half of the Node bridge: {@linkcode writeResponse} writes a `Response` to a
- * `ServerResponse`; {@linkcode send} is the same for the adapter's hot path.
+ * `ServerResponse`; {@linkcode send} is the same for the adapter's hot path. A native body is
+ * `body.ts`'s; a response that cannot be sent is answered by {@linkcode failed}.
  *
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { unsendableField } from "../core/fields.ts";
-import { LightResponse } from "./node_globals.ts";
-import {
-  corked,
-  failBeforeHead,
-  resetStatus,
-  writeHead,
-  writeLight,
-  type WriteOptions,
-} from "./node_head.ts";
-import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pipe.ts";
+import { unsendableField } from "../../core/fields.ts";
+import { LightResponse } from "./light_response.ts";
+import { failBeforeHead, resetStatus, writeHead, writeLight, type WriteOptions } from "./head.ts";
+import { sendBody } from "./body.ts";
+import { finished, type Outcome, type Reader } from "./pipe.ts";
 
 /**
  * How {@linkcode writeResponse} ended: `"finished"` once `end()` was called with the whole body,
@@ -23,8 +18,6 @@ import { type Chunk, finished, type Outcome, pipe, type Reader } from "./node_pi
  */
 export type WriteOutcome = Outcome;
 
-/** Microtasks a read may take and still count as already available (one to three seen). */
-const SOON = 8;
 const ignore = (): void => {};
 
 /**
@@ -36,7 +29,7 @@ const ignore = (): void => {};
  * chunk. `HEAD`, `204` and `304` get no body, and the unread body is cancelled. If the client
  * goes away first, the body stream is cancelled (its `cancel()` runs). If the body errors after
  * the headers were sent, the connection is destroyed so the client sees a truncated response;
- * before, a `500` is sent. The framing fields are the bridge's own (`node_fields.ts`). A response the handler already wrote to `outgoing` itself is left
+ * before, a `500` is sent. The framing fields are the bridge's own (`fields.ts`). A response the handler already wrote to `outgoing` itself is left
  * alone (its body is cancelled) and the outcome follows `outgoing`.
  *
  * @param response The response to send.
@@ -47,7 +40,7 @@ const ignore = (): void => {};
  * @example Stream a body
  * ```ts
  * import { createServer } from "node:http";
- * import { writeResponse } from "./node_response.ts";
+ * import { writeResponse } from "./response.ts";
  *
  * const server = createServer(async (_incoming, outgoing) => {
  *   const body = ReadableStream.from(["a", "b"]).pipeThrough(new TextEncoderStream());
@@ -88,9 +81,10 @@ export interface Completion {
 /**
  * {@linkcode writeResponse} for the adapter's hot path: without a promise when the outcome is
  * known at once (no body, `HEAD`, an error before the head), and calling `done.end()` once it
- * is known (cheaper than chaining on the promise). Never throws or rejects. A response that
- * fails before its head (a field value the wire forbids, `Response.error()`, a used or locked
- * body, a body that errors before its first chunk) is answered with `done.unsendable(error)`
+ * is known (no promise chained per request). Never throws or rejects. A response that fails
+ * before its head (a field value the wire forbids, `Response.error()`, a used or locked body,
+ * a body that errors before its first chunk, a `Response` whose status or body cannot be read:
+ * a subclass whose getter throws, a lookalike) is answered with `done.unsendable(error)`
  * instead; one that fails after it is cut (`done.cut(error)`, the connection destroyed).
  */
 export function send(
@@ -112,7 +106,21 @@ export function send(
       return outcome;
     }
   }
-  const body = response.body;
+  let body: ReadableStream<Uint8Array> | null;
+  let status: number;
+  try {
+    // A subclass whose getter throws, a lookalike (`Object.create(Response.prototype)`): the
+    // native getters throw for an object without a native response's state.
+    body = response.body;
+    status = response.status;
+  } catch (error) {
+    return failed(
+      new TypeError("A Response that cannot be sent", { cause: error }),
+      outgoing,
+      options,
+      done,
+    );
+  }
   if (outgoing.headersSent || outgoing.destroyed) {
     body?.cancel().catch(ignore);
     const outcome = settledBy(outgoing);
@@ -122,7 +130,6 @@ export function send(
     }
     return outcome;
   }
-  const status = response.status;
   if (body === null || options.head || status === 204 || status === 304) {
     body?.cancel().catch(ignore);
     const length = body === null && !options.head && status !== 204 && status !== 304 ? 0 : -1;
@@ -153,7 +160,7 @@ function describeError(error: unknown): string {
  * The error to log for a `writeHead` that threw: Node's `ERR_INVALID_CHAR` names the field but
  * not its value; the message every runtime logs for it (`unsendableField`) names both.
  */
-function named(error: unknown, headers: Headers | undefined): unknown {
+export function named(error: unknown, headers: Headers | undefined): unknown {
   if ((error as { code?: unknown } | null)?.code !== "ERR_INVALID_CHAR" || !headers) return error;
   return unsendableField(headers) ?? error;
 }
@@ -163,7 +170,7 @@ function named(error: unknown, headers: Headers | undefined): unknown {
  * response (a plain `500` if that fails too, or without `unsendable`). After it: the connection
  * is destroyed, so the client sees a truncated response. Calls `done.end()` once settled.
  */
-function failed(
+export function failed(
   error: unknown,
   outgoing: ServerResponse,
   options: WriteOptions,
@@ -197,83 +204,6 @@ function failed(
   });
 }
 
-/** A read whose outcome can be looked at synchronously once it has settled. */
-interface Peek {
-  readonly promise: Promise<Chunk>;
-  result: Chunk | undefined;
-  failed: boolean;
-}
-
-function peek(promise: Promise<Chunk>): Peek {
-  const read: Peek = { promise, result: undefined, failed: false };
-  promise.then((result) => read.result = result, () => read.failed = true);
-  return read;
-}
-
-/**
- * The body: a single chunk followed by the end goes out in one write with a `Content-Length`;
- * anything else is piped. Each wait lasts a few microtasks at most (counted inline: cheaper
- * than racing, and than an extra async call); then the head is sent without the chunk.
- */
-async function sendBody(
-  response: Response,
-  outgoing: ServerResponse,
-  options: WriteOptions,
-  reader: Reader,
-  done: Completion | undefined,
-): Promise<WriteOutcome> {
-  /** `failed()` calls `done.end()` itself. */
-  let handedOver = false;
-  try {
-    // The reader's `closed` says whether a first chunk was also the last one without a second
-    // read (each read costs measurably: a static body is read once).
-    let closed = false;
-    let ended = false;
-    reader.closed.then(() => closed = ended = true, () => ended = true);
-    const next = peek(reader.read());
-    for (let i = 0; i < SOON && next.result === undefined && !next.failed; i++) await undefined;
-    if (outgoing.destroyed) return cancel(reader);
-    if (next.failed) await next.promise; // Throws: answered with a 500 below.
-    const first = next.result;
-    let pending = next.promise;
-    if (first === undefined) {
-      writeHead(response, outgoing, options, -1).flushHeaders();
-    } else if (first.done) {
-      writeHead(response, outgoing, options, 0).end();
-      return finished(outgoing);
-    } else {
-      const chunk = first.value;
-      for (let i = 0; i < SOON && !ended; i++) await undefined;
-      // A closed stream has nothing more to read. Otherwise read on: more chunks are queued,
-      // or the stream closes only when pulled again (a high-water mark of 0).
-      let rest: Peek | undefined;
-      if (!closed) {
-        rest = peek(reader.read());
-        for (let i = 0; i < SOON && rest.result === undefined && !rest.failed; i++) await undefined;
-      }
-      if (outgoing.destroyed) return cancel(reader);
-      if ((rest === undefined || rest.result?.done === true) && chunk instanceof Uint8Array) {
-        const socket = corked(outgoing);
-        try {
-          writeHead(response, outgoing, options, chunk.byteLength).end(chunk);
-        } finally {
-          socket?.uncork();
-        }
-        return finished(outgoing);
-      }
-      writeHead(response, outgoing, options, -1).write(chunk);
-      pending = rest === undefined ? reader.read() : rest.promise;
-    }
-    return await pipe(reader, pending, outgoing);
-  } catch (error) {
-    reader.cancel(error).catch(ignore);
-    handedOver = true;
-    return await failed(named(error, response.headers), outgoing, options, done);
-  } finally {
-    if (!handedOver) done?.end();
-  }
-}
-
 /** The outcome of a response written by someone else: once `outgoing` finishes or closes. */
 function settledBy(outgoing: ServerResponse): WriteOutcome | Promise<WriteOutcome> {
   if (outgoing.writableFinished) return finished(outgoing);
@@ -291,9 +221,4 @@ function lock(body: ReadableStream<Uint8Array>): Reader | undefined {
   } catch {
     return undefined;
   }
-}
-
-function cancel(reader: Reader): "cancelled" {
-  reader.cancel().catch(ignore);
-  return "cancelled";
 }

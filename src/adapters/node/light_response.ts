@@ -1,11 +1,11 @@
 /**
  * The response the Node bridge writes without web streams when the globals are replaced
- * (`node_globals.ts`): {@linkcode LameduckResponse} is the global `Response` then, and makes a
+ * (`globals.ts`): {@linkcode LameduckResponse} is the global `Response` then, and makes a
  * {@linkcode LightResponse} for a string, bytes or no body; anything else is native.
  *
  * @module
  */
-import { delegateToNative } from "./node_native.ts";
+import { delegateToNative } from "./native.ts";
 
 /** The runtime's own `Response`, whatever the global is now. */
 export const NativeResponse: typeof Response = globalThis.Response;

@@ -1,15 +1,16 @@
 /**
  * The head of a Node response: status line and fields from a `Response`, and small plain-text
- * answers that need no `Response` at all. Part of the Node bridge (`node_bridge.ts`).
+ * answers that need no `Response` at all. Part of the Node bridge (`src/adapters/node/`).
  *
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { fieldsOf } from "./node_fields.ts";
-import { type LightParts, TEXT_TYPE } from "./node_globals.ts";
-import { finished } from "./node_pipe.ts";
+import { fieldsOf } from "./fields.ts";
+import { type LightParts, TEXT_TYPE } from "./light_response.ts";
+import { finished } from "./pipe.ts";
+import { detectRuntime } from "../../process/runtime.ts";
 
-/** Options of `writeResponse` (`node_response.ts`). */
+/** Options of `writeResponse` (`response.ts`). */
 export interface WriteOptions {
   /** The request was `HEAD`: send the headers only. */
   head: boolean;
@@ -27,20 +28,20 @@ export interface PlainOptions {
 
 const encoder = new TextEncoder();
 
-const ON_NODE = !("Deno" in globalThis) && !("Bun" in globalThis);
-/** Encoding at most this many bytes is faster than counting them, on Node (see `utf8Length`). */
+const ON_NODE = detectRuntime() === "node";
+/** The scratch buffer of `utf8Length`: texts of up to a third of it are encoded there. */
 const SCRATCH_BYTES = 64 * 1024;
 let scratch: Buffer | undefined;
 
 /**
  * The UTF-8 length of `text`, as `Buffer.byteLength(text)` gives it (a lone surrogate counts
  * as U+FFFD, the three bytes Node writes for it). On Node 24, `Buffer.byteLength` counts one
- * character at a time inside V8 (3.4 µs for 16 KiB of ASCII, an eighth of the whole request in
- * the 16 KiB benchmark), while writing a one-byte string into a buffer runs Node's SIMD encoder
- * (0.3 µs): so a long text is encoded into a scratch buffer, and the count of bytes written is
- * its length. A text with a character above U+00FF is two-byte inside V8, and encodes slower
- * than it counts: a sample of its characters sends it to `Buffer.byteLength`. Deno's and Bun's
- * `Buffer.byteLength` are already fast (0.3 µs for 16 KiB). Either way the length is exact.
+ * character at a time inside V8, while writing a one-byte string into a buffer runs Node's SIMD
+ * encoder: so on Node a long text is encoded into a scratch buffer, and the count of bytes
+ * written is its length. A text with a character above U+00FF is two-byte inside V8, and encodes
+ * slower than it counts: a sample of its characters sends it to `Buffer.byteLength`, as on Deno
+ * and Bun, whose `Buffer.byteLength` is fast. Either way the length is exact. The figures:
+ * bench/PROFILES.md, "The 16 KiB body".
  *
  * @param text The body.
  * @returns Its length in bytes, UTF-8 encoded.
@@ -59,10 +60,10 @@ export function utf8Length(text: string): number {
 /**
  * Bun only: on a connection handed to its `node:http` server with `emit("connection")`
  * (lameduck's inherited-socket path), Bun 1.4.5 writes a response's head and its body in two
- * `send` calls (strace: 2.0 `sendto` per request, 1.0 corked). Node and Deno already write them
- * in one. Not a bug, a cost: with the socket corked around `writeHead` and `end`, one.
+ * `send` calls; Node and Deno write them in one. Not a bug, a cost (bench/PROFILES.md, "Bun"):
+ * with the socket corked around `writeHead` and `end`, one (tests/supervisor/one_write_test.ts).
  */
-const CORK = (globalThis as { Bun?: unknown }).Bun !== undefined;
+const CORK = detectRuntime() === "bun";
 
 /**
  * On Bun, corks `outgoing`'s socket and returns it (the caller uncorks it once the head and the
@@ -89,7 +90,7 @@ export function corked(outgoing: ServerResponse): { uncork(): void } | undefined
  * @example Refuse a request while shutting down
  * ```ts
  * import { createServer } from "node:http";
- * import { writePlain } from "./node_head.ts";
+ * import { writePlain } from "./head.ts";
  *
  * const server = createServer((_incoming, outgoing) => {
  *   writePlain(outgoing, 503, "Shutting down\n", {
@@ -120,7 +121,7 @@ export function writePlain(
 }
 
 /**
- * `writeHead` from the response, with the bridge's own framing (`node_fields.ts`).
+ * `writeHead` from the response, with the bridge's own framing (`fields.ts`).
  *
  * @param response The response whose status and headers to write.
  * @param outgoing Where to write them.
@@ -150,7 +151,7 @@ export function writeHead(
 }
 
 /**
- * `writeHead` and `end` for a light response (`node_globals.ts`): no `Response`, no stream.
+ * `writeHead` and `end` for a light response (`globals.ts`): no `Response`, no stream.
  *
  * @param parts The light response.
  * @param outgoing Where to write.

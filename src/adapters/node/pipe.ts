@@ -1,11 +1,11 @@
 /**
  * Streaming a response body to a `ServerResponse`, with backpressure, for the Node bridge
- * (`node_response.ts`).
+ * (`response.ts`).
  *
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { discardBody } from "./node_request.ts";
+import { discardBody } from "./request.ts";
 
 /** One read of a response body. */
 export type Chunk = ReadableStreamReadResult<Uint8Array>;

@@ -14,18 +14,8 @@
  *
  * @module
  */
-import { LameduckRequest, LazyRequest } from "./node_lazy_request.ts";
-import { LameduckResponse } from "./node_light_response.ts";
-
-export { LameduckRequest, LazyRequest, NativeRequest } from "./node_lazy_request.ts";
-export {
-  LameduckResponse,
-  type LightParts,
-  LightResponse,
-  NativeResponse,
-  nativeResponseStatus,
-  TEXT_TYPE,
-} from "./node_light_response.ts";
+import { LameduckRequest, LazyRequest } from "./lazy_request.ts";
+import { LameduckResponse } from "./light_response.ts";
 
 const nativeFetch: typeof fetch = globalThis.fetch;
 

@@ -1,5 +1,5 @@
 /**
- * The request the Node bridge hands out when the globals are replaced (`node_globals.ts`):
+ * The request the Node bridge hands out when the globals are replaced (`globals.ts`):
  * {@linkcode LazyRequest} reads method, URL and headers from the `IncomingMessage` on first use
  * and builds a native `Request` only when something else is needed. {@linkcode LameduckRequest}
  * is the global `Request` then: it unwraps a lazy request given as input.
@@ -7,16 +7,11 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import { delegateToNative } from "./node_native.ts";
-import { bodyStream, http2Body } from "./node_request.ts";
+import { delegateToNative } from "./native.ts";
+import { bodyStream, http2Body, type StreamingRequestInit } from "./request.ts";
 
 /** The runtime's own `Request`, whatever the global is now. */
 export const NativeRequest: typeof Request = globalThis.Request;
-
-// The Fetch standard requires `duplex` for a streamed request body; lib.dom lacks it.
-interface StreamingRequestInit extends RequestInit {
-  duplex?: "half";
-}
 
 /** A request received by the bridge, read lazily from the `IncomingMessage`. */
 export class LazyRequest {
