@@ -131,8 +131,8 @@ function misnamed(message: string, options: unknown): string | undefined {
   const unknownKey = /^Invalid option ("(?:[^"\\]|\\.)*"): not an option of serve\(\)$/.exec(
     message,
   );
-  // `tls.cert` and `tls.key` name the tls option.
-  const named = /^Invalid ([A-Za-z]+)(?:\.[a-z]+)?: expected .+, got .+$/.exec(message);
+  // A dotted name (`tls.cert`, `readiness.checks.db`) names its first part's option.
+  const named = /^Invalid ([A-Za-z]+)(?:\.[^:\s]+)?: expected .+, got .+$/.exec(message);
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     return named?.[1] === "options" ? undefined : "options is not an object";
   }
