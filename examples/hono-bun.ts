@@ -49,14 +49,10 @@ const app = new Hono<Env>();
 
 app.get("/", (c) => c.text("Hello from Hono on Bun\n"));
 
-// Who is calling. Hono's Bun helper reads the Bun server lameduck passes in `c.env`; under
-// `lameduck run` (an inherited socket, served through node:http) there is no Bun server, so fall
-// back to lameduck's portable `c.env.remoteAddr`, which every runtime and path provides.
-app.get("/whoami", (c) => {
-  if (c.env.server) return c.json(getConnInfo(c).remote);
-  const { hostname, port } = c.env.remoteAddr;
-  return c.json({ address: hostname, port });
-});
+// Who is calling. Hono's Bun helper reads the Bun server lameduck passes in `c.env` (under
+// `lameduck run`, an inherited socket served through node:http, a stand-in whose `requestIP()`
+// answers from the socket). `c.env.remoteAddr` is the portable way, on every runtime and path.
+app.get("/whoami", (c) => c.json(getConnInfo(c).remote));
 
 // Server-Sent Events: one `tick` a second until the client leaves or the server shuts down;
 // then a final `bye` event, and returning from the callback ends the body cleanly.

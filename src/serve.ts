@@ -119,20 +119,15 @@ export function serve(options: ServeOptions): Server {
 }
 
 /**
- * On Deno and Bun an inherited socket is served through `node:http`: say once, at start, what
- * cannot take effect there (the runtime's own server object is absent).
+ * On Bun an inherited socket is served through `node:http`: Bun's `websocket` handler object
+ * cannot take effect there; said once, at start. (Where the app reads Bun's server object, the
+ * adapter says so when it does: `BunNodeContext`.)
  */
 function warnInherited(runtime: Runtime, options: ResolvedOptions): void {
-  // hono/deno's getConnInfo reads `remoteAddr`, which every path provides.
-  const helpers = runtime === "bun"
-    ? "hono/bun's getConnInfo and upgradeWebSocket do not work"
-    : "hono/deno's upgradeWebSocket does not work";
-  const message = `${runtime}: the inherited socket is served through node:http, so ` +
-    (typeof options.websocket === "object"
-      ? `${runtime}'s websocket handlers are ignored (pass a function that attaches an ` +
-        `upgrade listener to the node:http server to serve WebSockets here), and `
-      : "") +
-    `${helpers} (use ctx.remoteAddr for the client address)`;
+  if (runtime !== "bun" || typeof options.websocket !== "object") return;
+  const message = "bun: the inherited socket is served through node:http, so Bun's websocket " +
+    "handlers are ignored (pass a function that attaches an upgrade listener to the node:http " +
+    "server to serve WebSockets here)";
   emitTo(options.logger, { type: "warning", message });
 }
 

@@ -20,6 +20,7 @@ import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { Adapter, AdapterSetup } from "../../core/adapter.ts";
 import type { ListenAddress } from "../../core/types.ts";
 import { ConnectionBook, FIRST_REQUEST_GRACE_MS } from "./connections.ts";
+import { BunNodeContext } from "./context.ts";
 import { installGlobals } from "./globals.ts";
 import { createHandle, internalError } from "./handle.ts";
 import { H2Request, H2Response, type Sessions, trackSessions } from "./http2.ts";
@@ -56,7 +57,7 @@ export function createAdapter(setup: AdapterSetup): Adapter {
   let listener: Server | NetServer | undefined;
   let closed: Promise<void> | undefined;
   const book = new ConnectionBook();
-  const handle = createHandle(book, onNode);
+  const handle = createHandle(book, onNode, onBun);
   let upgrades: Upgrades | undefined;
   /** HTTP/2 sessions, with `tls` on Node. */
   let sessions: Sessions | undefined;
@@ -64,6 +65,7 @@ export function createAdapter(setup: AdapterSetup): Adapter {
   return {
     runtime: "node",
     listen({ port, hostname, fd, tls, websocket, reusePort }, host): Promise<ListenAddress> {
+      if (onBun) BunNodeContext.notice = (message) => host.log({ type: "warning", message });
       const scheme = tls ? "https" : "http";
       if (setup.overrideGlobals) installGlobals();
       return new Promise((resolve, reject) => {

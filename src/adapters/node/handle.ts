@@ -14,7 +14,7 @@ import type { Socket } from "node:net";
 import type { Host } from "../../core/adapter.ts";
 import type { Exchange } from "../../core/exchange.ts";
 import type { Connection, ConnectionBook } from "./connections.ts";
-import { NodeContext } from "./context.ts";
+import { BunNodeContext, NodeContext } from "./context.ts";
 import { globalsInstalled } from "./globals.ts";
 import { LazyRequest } from "./lazy_request.ts";
 import { NativeResponse } from "./light_response.ts";
@@ -103,7 +103,8 @@ export type Handle = (
  * The request path of one server, whose connections are in `book`. `onNode`: the server runs
  * on Node (whose plaintext sockets the fast path knows; see `writtenNow`).
  */
-export function createHandle(book: ConnectionBook, onNode: boolean): Handle {
+export function createHandle(book: ConnectionBook, onNode: boolean, onBun = false): Handle {
+  const Ctx = onBun ? BunNodeContext : NodeContext;
   /** `outgoing` closed: the request is over; the client left if it had not finished. */
   function onClose(this: ServerResponse): void {
     const pending = (this as Tracked)[PENDING]!;
@@ -167,7 +168,7 @@ export function createHandle(book: ConnectionBook, onNode: boolean): Handle {
       if (host.draining && incoming instanceof H2Request) goAwayAfter(incoming);
       const opened = host.open(
         request,
-        new NodeContext(host.signal, incoming, outgoing, connection),
+        new Ctx(host.signal, incoming, outgoing, connection),
       );
       if (opened instanceof NativeResponse) {
         written = typeof send(opened, outgoing, writeOptions(head, !host.draining)) === "string";
