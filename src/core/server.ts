@@ -22,7 +22,6 @@ import type {
   HookOptions,
   LifecycleEvent,
   ListenAddress,
-  Logger,
   Runtime,
   Server,
   ServerState,
