@@ -87,7 +87,11 @@ export function ended(worker: WorkerHandle, exit: WorkerExit): string {
 
 /** A worker's exit as JSON fields: `code`, `signal`, and its drain report if it sent one. */
 export function exitFields(worker: WorkerHandle, exit: WorkerExit): Record<string, unknown> {
-  return { code: exit.code, signal: exit.signal, ...(worker.report ? { report: worker.report } : {}) };
+  return {
+    code: exit.code,
+    signal: exit.signal,
+    ...(worker.report ? { report: worker.report } : {}),
+  };
 }
 
 /** "worker 3" or "workers 3, 4" (systemd's `STATUS=`). */

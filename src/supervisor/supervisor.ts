@@ -119,9 +119,11 @@ export class Supervisor {
     const done = new Promise<number>((resolve) => (this.#finish = resolve));
     // Listening before the first workers start: a signal that arrives while they start (or just
     // as they become ready) must not kill the supervisor by the default action and orphan them.
-    this.#off.push(...SIGNALS.map((signal) =>
-      this.#system.onSignal(signal, () => this.#dispatch({ type: "signal", signal }))
-    ));
+    this.#off.push(
+      ...SIGNALS.map((signal) =>
+        this.#system.onSignal(signal, () => this.#dispatch({ type: "signal", signal }))
+      ),
+    );
     this.#first = this.#slots.list.map((slot) => this.#pool.start(slot, "first"));
     return done;
   }
