@@ -127,8 +127,76 @@ export function stopLine(
   signal: string,
   live: readonly WorkerHandle[],
   serving: readonly WorkerHandle[],
-): string {
-  if (serving.length > 0) return `${signal}: draining ${listed(serving)} and exiting`;
+): Line {
   const them = live.length === 1 ? "it is" : "they are";
-  return `${signal}: stopping ${listed(live)} before ${them} ready, and exiting`;
+  const msg = serving.length > 0
+    ? `${signal}: draining ${listed(serving)} and exiting`
+    : `${signal}: stopping ${listed(live)} before ${them} ready, and exiting`;
+  return { event: "stop", workers: serving.length > 0 ? serving : live, msg, fields: { signal } };
+}
+
+/** A second stop signal, forwarded to `live`. */
+export function forcedLine(signal: string, live: readonly WorkerHandle[]): Line {
+  const msg = `${signal} again: forwarding it, the workers force their shutdown`;
+  return { event: "stop-forced", level: "warn", workers: live, msg, fields: { signal } };
+}
+
+/** A worker reported ready. */
+export function readyLine(worker: WorkerHandle): Line {
+  const ms = Math.round(performance.now() - worker.startedAt);
+  const msg = `${one(worker)} ready after ${ms} ms`;
+  return { event: "worker-ready", worker, msg, fields: { readyAfterMs: ms } };
+}
+
+/** A worker exited (when it was expected to). */
+export function exitedLine(worker: WorkerHandle, exit: WorkerExit): Line {
+  const msg = ended(worker, exit);
+  return { event: "worker-exited", worker, msg, fields: exitFields(worker, exit) };
+}
+
+/** `worker` died or failed (`why`); its slot gets a new one in `delay` ms. */
+export function lostLine(
+  worker: WorkerHandle,
+  serving: readonly WorkerHandle[],
+  why: string,
+  delay: number,
+): Line {
+  const msg = `${why}; replacing it in ${delay} ms (serving: ${listed(serving)})`;
+  return {
+    event: "worker-lost",
+    level: "warn",
+    worker,
+    workers: serving,
+    msg,
+    fields: { delayMs: delay },
+  };
+}
+
+/** A restart signal that is ignored, and why. */
+export function ignoredLine(signal: string, why: string): Line {
+  const msg = `${signal}: ${why}; ignored`;
+  return { event: "restart-ignored", level: "warn", msg, fields: { signal } };
+}
+
+/** A restart begins. */
+export function restartLine(signal: string, serving: readonly WorkerHandle[]): Line {
+  const msg = `${signal}: restarting ${listed(serving)} one at a time (each serves until its ` +
+    `replacement is ready)`;
+  return { event: "restart", workers: serving, msg, fields: { signal } };
+}
+
+/** A restart failed at a new worker (`failure`); `serving` keep serving. */
+export function restartFailedLine(
+  signal: string,
+  failure: string,
+  serving: readonly WorkerHandle[],
+): Line {
+  const msg = `restart failed: ${failure}; ${keepServing(serving)}`;
+  return {
+    event: "restart-failed",
+    level: "error",
+    workers: serving,
+    msg,
+    fields: { signal, reason: failure },
+  };
 }

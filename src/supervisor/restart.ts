@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ended, exitFields, type Line, type Log, one, ref, since } from "./lines.ts";
+import { exitedLine, type Line, type Log, one, ref, since } from "./lines.ts";
 import type { WorkerPool } from "./pool.ts";
 import type { Entry, RestartOutcome, Slot } from "./state.ts";
 import type { WorkerExit } from "./worker.ts";
@@ -76,12 +76,7 @@ export class Restart {
 
   /** An old worker it replaced has exited. */
   drained(entry: Entry, exit: WorkerExit): void {
-    this.#log({
-      event: "worker-exited",
-      worker: entry.handle,
-      msg: ended(entry.handle, exit),
-      fields: exitFields(entry.handle, exit),
-    });
+    this.#log(exitedLine(entry.handle, exit));
     this.#draining.delete(entry);
   }
 

@@ -16,17 +16,20 @@
 import type { RunOptions } from "./args.ts";
 import {
   ended,
-  exitFields,
+  exitedLine,
+  forcedLine,
   formatLine,
   how,
-  keepServing,
+  ignoredLine,
   type Line,
-  listed,
+  lostLine,
   monotonicUsec,
   named,
   notReady,
   one,
-  since,
+  readyLine,
+  restartFailedLine,
+  restartLine,
   stopLine,
 } from "./lines.ts";
 import { type Setup, setUp } from "./startup.ts";
@@ -162,13 +165,7 @@ export class Supervisor {
 
   #onReady(entry: Entry): void {
     if (!this.#pool.settle(entry, true)) return;
-    const handle = entry.handle;
-    this.#log({
-      event: "worker-ready",
-      worker: handle,
-      msg: `${one(handle)} ready after ${since(handle.startedAt)}`,
-      fields: { readyAfterMs: Math.round(performance.now() - handle.startedAt) },
-    });
+    this.#log(readyLine(entry.handle));
     const slot = entry.slot;
     if (entry.purpose === "first") this.#firstSettled();
     else if (entry.purpose === "replace") {
@@ -205,12 +202,7 @@ export class Supervisor {
       this.#slots.died(entry);
       if (this.#state === "stopping") {
         if (exit.code !== 0 && this.#exitCode === 0) this.#exitCode = exit.code;
-        this.#log({
-          event: "worker-exited",
-          worker: entry.handle,
-          msg: ended(entry.handle, exit),
-          fields: exitFields(entry.handle, exit),
-        });
+        this.#log(exitedLine(entry.handle, exit));
       } else this.#replaceLater(slot, entry.handle, `${ended(entry.handle, exit)} unexpectedly`);
     }
     const restart = entry.drainOf;
@@ -256,15 +248,7 @@ export class Supervisor {
   /** Replaces the dead `worker` of `slot` after a backoff that doubles per death in a row. */
   #replaceLater(slot: Slot, worker: WorkerHandle, why: string): void {
     const delay = this.#slots.backoff(slot);
-    const serving = this.#slots.serving();
-    this.#log({
-      event: "worker-lost",
-      level: "warn",
-      worker,
-      workers: serving,
-      msg: `${why}; replacing it in ${delay} ms (serving: ${listed(serving)})`,
-      fields: { delayMs: delay },
-    });
+    this.#log(lostLine(worker, this.#slots.serving(), why, delay));
     if (this.#state === "stopping") return; // the replacement would not start
     slot.timer = setTimeout(() => this.#dispatch({ type: "backoff", slot }), delay);
   }
@@ -273,22 +257,13 @@ export class Supervisor {
     if (this.#state === "stopping") return;
     if (this.#slots.serving().length === 0 && !this.#slots.pending()) {
       const first = this.#slots.list.length === 1 ? "the first worker is" : "the first workers are";
-      const msg = `${signal}: ${first} not ready yet; ignored`;
-      return this.#log({ event: "restart-ignored", level: "warn", msg, fields: { signal } });
+      return this.#log(ignoredLine(signal, `${first} not ready yet`));
     }
     if (this.#state === "restarting") {
-      const msg = `${signal}: a restart is already in progress; ignored`;
-      return this.#log({ event: "restart-ignored", level: "warn", msg, fields: { signal } });
+      return this.#log(ignoredLine(signal, "a restart is already in progress"));
     }
     this.#state = "restarting";
-    const serving = this.#slots.serving();
-    this.#log({
-      event: "restart",
-      workers: serving,
-      msg: `${signal}: restarting ${listed(serving)} one at a time (each serves until its ` +
-        `replacement is ready)`,
-      fields: { signal },
-    });
+    this.#log(restartLine(signal, this.#slots.serving()));
     this.#system.systemd(["RELOADING=1", `MONOTONIC_USEC=${monotonicUsec()}`, "STATUS=restarting"]);
     this.#restart = new Restart(signal, this.#slots.list, this.#pool, this.#log);
     this.#restartNext(this.#restart);
@@ -310,13 +285,7 @@ export class Supervisor {
     this.#state = "serving";
     const serving = this.#slots.serving();
     if (failure !== undefined) {
-      this.#log({
-        event: "restart-failed",
-        level: "error",
-        workers: serving,
-        msg: `restart failed: ${failure}; ${keepServing(serving)}`,
-        fields: { signal: restart.signal, reason: failure },
-      });
+      this.#log(restartFailedLine(restart.signal, failure, serving));
       this.#system.systemd(["READY=1", `STATUS=restart failed; ${named(serving)} serving`]);
       this.#lastRestart = restart.outcome("failed", failure);
       return;
@@ -334,24 +303,12 @@ export class Supervisor {
 
   #stop(signal: string): void {
     if (this.#state === "stopping") {
-      this.#log({
-        event: "stop-forced",
-        level: "warn",
-        workers: this.#pool.handles(),
-        msg: `${signal} again: forwarding it, the workers force their shutdown`,
-        fields: { signal },
-      });
+      this.#log(forcedLine(signal, this.#pool.handles()));
       this.#pool.forward();
       return;
     }
     this.#state = "stopping";
-    const serving = this.#slots.serving();
-    this.#log({
-      event: "stop",
-      workers: serving.length > 0 ? serving : this.#pool.handles(),
-      msg: stopLine(signal, this.#pool.handles(), serving),
-      fields: { signal },
-    });
+    this.#log(stopLine(signal, this.#pool.handles(), this.#slots.serving()));
     this.#system.systemd(["STOPPING=1", "STATUS=draining"]);
     this.#slots.cancel();
     this.#pool.terminateAll();

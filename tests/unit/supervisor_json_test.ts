@@ -122,7 +122,7 @@ test("the status answer: state, hand-over, workers (id, pid, state, ready since)
   assert.ok(Math.abs(Date.parse(first.workers[0]!.readySince!) - Date.now()) < 5_000);
   assert.match(
     formatStatus(first),
-    /^lameduck run \(pid 42\): serving, socket 127\.0\.0\.1:4321, handover fd, 1 worker\n  worker 1 \(pid 1001\): ready since \S+Z \(0 s ago\)\nlast restart: none$/,
+    /^lameduck run \(pid 42\): serving, socket 127\.0\.0\.1:4321, handover fd, 1 worker\n {2}worker 1 \(pid 1001\): ready since \S+Z \(0 s ago\)\nlast restart: none$/,
   );
   system.signal("SIGHUP");
   assert.equal(ask().state, "restarting");
