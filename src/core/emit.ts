@@ -13,6 +13,11 @@ import type { LifecycleEvent, Logger } from "./types.ts";
 /** The worker this process is under `lameduck run`: the built-in loggers name it. */
 let identity: WorkerIdentity | undefined;
 
+/** The worker this process is under `lameduck run`, if it was told. */
+export function workerIdentity(): WorkerIdentity | undefined {
+  return identity;
+}
+
 /** Sets the worker the built-in loggers name (once, by `serve()`, from `LAMEDUCK_WORKER_ID`). */
 export function setWorkerIdentity(worker: WorkerIdentity | undefined): void {
   identity = worker;

@@ -7,6 +7,8 @@
  */
 
 import { createConnection, type Socket } from "node:net";
+import { workerIdentity } from "../core/emit.ts";
+import { linePrefix } from "../core/log.ts";
 import { formatNotice, type Notice, parseAddress, tokenLine } from "./notice.ts";
 
 /** Sends notices in order; never throws (a supervisor that went away is not an error here). */
@@ -36,7 +38,8 @@ export function connectNotify(address: string, onGone: () => void = () => {}): N
     if (warned) return;
     warned = true;
     console.error(
-      `lameduck: cannot notify the supervisor at ${path}: ${error.message}${hint(error)}`,
+      `${linePrefix(workerIdentity())} cannot notify the supervisor at ${path}: ` +
+        `${error.message}${hint(error)}`,
     );
   };
   let socket: Socket;

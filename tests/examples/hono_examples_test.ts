@@ -283,7 +283,9 @@ for (const { runtime, args, webSocket } of EXAMPLES.filter((e) => e.runtime !== 
       assert.equal(res.status, 200, log);
       const remote = JSON.parse(res.body) as { address?: string; port?: number };
       assert.deepEqual([remote.address, remote.port], ["127.0.0.1", localPort]);
-      const warnings = log.match(/lameduck: .*served through node:http.*/g) ?? [];
+      // The worker's lines name it (lameduck run's LAMEDUCK_WORKER_ID).
+      const warnings = log.match(/lameduck\[worker 1, pid \d+\]: .*served through node:http.*/g) ??
+        [];
       assert.equal(warnings.length, 1, log);
       assert.match(
         warnings[0]!,
