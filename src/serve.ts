@@ -7,7 +7,7 @@
 import { takeActivation } from "./process/environment.ts";
 import type { Notice } from "./process/notice.ts";
 import type { Adapter, AdapterSetup } from "./core/adapter.ts";
-import { emitTo } from "./core/emit.ts";
+import { emitTo, setWorkerIdentity } from "./core/emit.ts";
 import { type ResolvedOptions, resolveOptions } from "./core/options.ts";
 import { LameduckServer } from "./core/server.ts";
 import { type Platform, SignalHub } from "./core/signals.ts";
@@ -91,7 +91,10 @@ export function serve(options: ServeOptions): Server {
   hub ??= new SignalHub(platform);
   if (activated) return start(resolved, runtime, runtime === "node");
   activated = true;
-  const { fd, notifyPath, systemd, reusePort } = takeActivation(platform);
+  const { fd, notifyPath, systemd, reusePort, workerId, log } = takeActivation(platform);
+  // Under `lameduck run`: the built-in loggers name the worker; `--log json` is the default.
+  if (workerId !== undefined) setWorkerIdentity({ id: workerId, pid: platform.pid });
+  if (log === "json" && options.logger === undefined) resolved = { ...resolved, logger: "json" };
   // Under `lameduck run`: a restart loses no keep-alive request by default; an explicit
   // lameDuck (even 0) wins.
   if (notifyPath && !resolved.set.has("lameDuck")) {

@@ -6,9 +6,22 @@
  * @module
  */
 
-import { logJson, withToJSON } from "./json_log.ts";
-import { logToStderr } from "./log.ts";
+import { logJson, withToJSON, type WorkerIdentity } from "./json_log.ts";
+import { linePrefix, logToStderr } from "./log.ts";
 import type { LifecycleEvent, Logger } from "./types.ts";
+
+/** The worker this process is under `lameduck run`: the built-in loggers name it. */
+let identity: WorkerIdentity | undefined;
+
+/** The worker this process is under `lameduck run`, if it was told. */
+export function workerIdentity(): WorkerIdentity | undefined {
+  return identity;
+}
+
+/** Sets the worker the built-in loggers name (once, by `serve()`, from `LAMEDUCK_WORKER_ID`). */
+export function setWorkerIdentity(worker: WorkerIdentity | undefined): void {
+  identity = worker;
+}
 
 /**
  * Sends `event` to `logger`. `print: false` skips the built-in loggers only (the `listening`
@@ -18,13 +31,13 @@ export function emitTo(logger: Logger | undefined, event: LifecycleEvent, print 
   if (logger === false) return;
   if (logger === undefined || logger === "json") {
     if (!print) return;
-    if (logger === "json") logJson(event);
-    else logToStderr(event);
+    if (logger === "json") logJson(event, undefined, undefined, identity);
+    else logToStderr(event, identity);
     return;
   }
   try {
     logger(withToJSON(event));
   } catch (error) {
-    console.error("lameduck: the logger threw:", error);
+    console.error(`${linePrefix(identity)} the logger threw:`, error);
   }
 }

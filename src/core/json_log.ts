@@ -12,9 +12,28 @@ import { pathOf } from "./responses.ts";
 import type { LifecycleEvent } from "./types.ts";
 
 /** pino's numeric levels. */
-const INFO = 30;
-const WARN = 40;
-const ERROR = 50;
+export const INFO = 30;
+export const WARN = 40;
+export const ERROR = 50;
+
+/** Which worker of `lameduck run` a process is (`LAMEDUCK_WORKER_ID`, and its PID). */
+export interface WorkerIdentity {
+  id: number;
+  pid: number;
+}
+
+/**
+ * One record in pino's shape: `level`, `time` (epoch milliseconds) and `msg` first, then
+ * `fields`. The `"json"` logger's records and `lameduck run --log json`'s lines are these.
+ */
+export function pinoRecord(
+  level: number,
+  time: number,
+  msg: string,
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  return { level, time, msg, ...fields };
+}
 
 /** A thrown value as data: `{ name, message, stack }` for an `Error` (and its `cause`). */
 export function errorData(error: unknown, depth = 0): Record<string, unknown> {
@@ -80,16 +99,19 @@ export function withToJSON(event: LifecycleEvent): LifecycleEvent {
 
 /**
  * The `"json"` logger's record of `event`: pino's `level`, `time` (epoch milliseconds) and
- * `msg`, then `type` and the event's data; an error under `err`, the request under `req` as
- * `{ method, path }` (no query string: it may carry secrets).
+ * `msg`, then `worker: { id, pid }` under `lameduck run`, `type` and the event's data; an error
+ * under `err`, the request under `req` as `{ method, path }` (no query string: it may carry
+ * secrets).
  */
-export function jsonRecord(event: LifecycleEvent, time: number): Record<string, unknown> {
-  return {
-    level: levelOf(event),
-    time,
-    msg: formatEvent(event, true),
+export function jsonRecord(
+  event: LifecycleEvent,
+  time: number,
+  worker?: WorkerIdentity,
+): Record<string, unknown> {
+  return pinoRecord(levelOf(event), time, formatEvent(event, true), {
+    ...(worker ? { worker } : {}),
     ...plain(event, "err", "req", (r) => ({ method: r.method, path: pathOf(r.url) })),
-  };
+  });
 }
 
 /** Writes `event` as one JSON line through `write` (stderr by default). */
@@ -97,6 +119,7 @@ export function logJson(
   event: LifecycleEvent,
   write: (line: string) => void = (line) => console.error(line),
   now: () => number = Date.now,
+  worker?: WorkerIdentity,
 ): void {
-  write(JSON.stringify(jsonRecord(event, now())));
+  write(JSON.stringify(jsonRecord(event, now(), worker)));
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { WorkerIdentity } from "./json_log.ts";
 import { pathOf } from "./responses.ts";
 import type { LifecycleEvent } from "./types.ts";
 
@@ -83,7 +84,12 @@ export function formatEvent(event: LifecycleEvent, brief = false): string {
   }
 }
 
-/** Prints `event` on stderr, prefixed with `lameduck:`. */
-export function logToStderr(event: LifecycleEvent): void {
-  console.error(`lameduck: ${formatEvent(event)}`);
+/** The text lines' prefix: `lameduck:`, or `lameduck[worker 2, pid 4242]:` under `lameduck run`. */
+export function linePrefix(worker?: WorkerIdentity): string {
+  return worker ? `lameduck[worker ${worker.id}, pid ${worker.pid}]:` : "lameduck:";
+}
+
+/** Prints `event` on stderr, prefixed with {@linkcode linePrefix}. */
+export function logToStderr(event: LifecycleEvent, worker?: WorkerIdentity): void {
+  console.error(`${linePrefix(worker)} ${formatEvent(event)}`);
 }

@@ -2,8 +2,9 @@
  * What the environment hands a served process, read once and removed so a child process of the
  * server does not take it too: an inherited socket (`LISTEN_FDS`, systemd's protocol and
  * `lameduck run --handover fd`), `lameduck run`'s notice channel (`LAMEDUCK_NOTIFY`) and
- * `reuseport` address (`LAMEDUCK_HANDOVER`, `LAMEDUCK_HOST`, `LAMEDUCK_PORT`), and systemd's
- * `NOTIFY_SOCKET` (kept: `systemd-notify` needs it).
+ * `reuseport` address (`LAMEDUCK_HANDOVER`, `LAMEDUCK_HOST`, `LAMEDUCK_PORT`), the worker's id
+ * and log format (`LAMEDUCK_WORKER_ID`, `LAMEDUCK_LOG`), and systemd's `NOTIFY_SOCKET` (kept:
+ * `systemd-notify` needs it).
  *
  * @module
  */
@@ -24,11 +25,19 @@ export const REUSEPORT_VARIABLES: readonly string[] = [
   "LAMEDUCK_PORT",
 ];
 
+/** The worker's id under `lameduck run` (its serial number), which its log lines name. */
+export const WORKER_ID_VARIABLE = "LAMEDUCK_WORKER_ID";
+
+/** `json`: `serve()`'s default `logger` is `"json"` (`lameduck run --log json` sets it). */
+export const LOG_VARIABLE = "LAMEDUCK_LOG";
+
 /** The variables taken (and removed) by {@linkcode takeActivation}. */
 export const ACTIVATION_VARIABLES: readonly string[] = [
   ...SOCKET_VARIABLES,
   NOTIFY_VARIABLE,
   ...REUSEPORT_VARIABLES,
+  WORKER_ID_VARIABLE,
+  LOG_VARIABLE,
 ];
 
 /** What this process was handed. */
@@ -41,12 +50,17 @@ export interface Activation {
   systemd: string | undefined;
   /** `lameduck run --handover reuseport`: bind this address with `SO_REUSEPORT`. */
   reusePort: { hostname: string; port: number } | undefined;
+  /** The worker's id under `lameduck run`. */
+  workerId: number | undefined;
+  /** The default log format (`LAMEDUCK_LOG`). */
+  log: "json" | "text" | undefined;
 }
 
 /**
  * Reads the activation variables and removes them.
  *
- * @throws {RangeError} When `LISTEN_FDS`, or `lameduck run`'s address, is malformed.
+ * @throws {RangeError} When `LISTEN_FDS`, `lameduck run`'s address or worker id, or
+ * `LAMEDUCK_LOG`, is malformed.
  */
 export function takeActivation(platform: Platform): Activation {
   const env = platform.env;
@@ -55,7 +69,14 @@ export function takeActivation(platform: Platform): Activation {
     const reusePort = fd === undefined && env("LAMEDUCK_HANDOVER") === "reuseport"
       ? reusePortAddress(env)
       : undefined;
-    return { fd, notifyPath: env(NOTIFY_VARIABLE), systemd: env("NOTIFY_SOCKET"), reusePort };
+    return {
+      fd,
+      notifyPath: env(NOTIFY_VARIABLE),
+      systemd: env("NOTIFY_SOCKET"),
+      reusePort,
+      workerId: workerId(env(WORKER_ID_VARIABLE)),
+      log: logFormat(env(LOG_VARIABLE)),
+    };
   } finally {
     for (const name of ACTIVATION_VARIABLES) platform.unsetEnv(name);
   }
@@ -83,4 +104,24 @@ function reusePortAddress(
     );
   }
   return { hostname, port };
+}
+
+/** `LAMEDUCK_WORKER_ID`: a positive integer, or unset. */
+function workerId(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) {
+    throw new RangeError(
+      `Invalid ${WORKER_ID_VARIABLE} from lameduck run: expected a positive integer, got "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+/** `LAMEDUCK_LOG`: `json`, `text`, or unset. */
+function logFormat(text: string | undefined): "json" | "text" | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (text !== "json" && text !== "text") {
+    throw new RangeError(`Invalid ${LOG_VARIABLE}: expected json or text, got "${text}"`);
+  }
+  return text;
 }

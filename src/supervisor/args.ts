@@ -29,11 +29,22 @@ export interface RunOptions {
   command: string[];
   /** Where to write the supervisor's PID (the one to send `SIGHUP` to), if anywhere. */
   pidFile?: string;
+  /** How the supervisor writes its lines (`--log`); `json` also sets its workers' default. */
+  log: "text" | "json";
+}
+
+/** What `lameduck status` was asked. */
+export interface StatusOptions {
+  /** The supervisor's pid file; unset: `./lameduck.pid`. */
+  pidFile: string | undefined;
+  /** Print the answer as JSON. */
+  json: boolean;
 }
 
 /** What the command line asks for. */
 export type Invocation =
   | { kind: "run"; options: RunOptions }
+  | { kind: "status"; options: StatusOptions }
   | { kind: "help"; text: string }
   | { kind: "version"; text: string };
 
@@ -49,14 +60,21 @@ export const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** The usage text. */
 export const USAGE =
   `Usage: lameduck run [--port N] [--host H] [--handover fd|reuseport] [--workers N|auto]
-                    [--stop-timeout MS] [--ready-timeout MS] [--pid-file PATH] [--force]
-                    -- <command...>
+                    [--stop-timeout MS] [--ready-timeout MS] [--pid-file PATH]
+                    [--log text|json] [--force] -- <command...>
+       lameduck status [--pid-file PATH] [--json]
        lameduck --help | --version
 
 Runs <command> as N workers serving one port. On SIGHUP or SIGUSR2 the workers are replaced
 one at a time: a new one starts, and once it is ready an old one gets SIGTERM and drains, so
 never fewer than N are ready. A worker that dies is replaced with a growing backoff.
-SIGTERM or SIGINT drains every worker and exits with their status.
+SIGTERM or SIGINT drains every worker and exits with their status. Run it as
+./node_modules/.bin/lameduck (or exec it from a script), not through npx: npx does not
+forward SIGHUP or SIGTERM and exits 130 on Ctrl-C whatever the supervisor's status.
+
+lameduck status asks the running supervisor (only its own user can) for its workers (id,
+pid, state, ready since), the hand-over mode and how the last restart went. Exit 0 when it
+answers, 1 when no supervisor answers, 2 for bad usage.
 
 Options:
   --port N             port to bind (default 8000; 0 picks a free one)
@@ -72,9 +90,17 @@ Options:
   --stop-timeout MS    SIGKILL a worker still running this long after SIGTERM (default 30000)
   --ready-timeout MS   how long a new worker may take to report ready (default 10000)
   --pid-file PATH      write the supervisor's PID to PATH (send SIGHUP to that PID to restart)
+  --log text|json      the supervisor's lines: text (default), or one JSON object per line
+                       (pino's level, time, msg; worker: { id, pid }); json is also the workers'
+                       default logger (LAMEDUCK_LOG=json)
   --force              run --handover reuseport even though tcp_migrate_req is not 1
+
+Status options:
+  --pid-file PATH      the supervisor's pid file (default ./lameduck.pid)
+  --json               print the answer as one JSON object
+
   -h, --help           print this help and exit
-  -V, --version        print the version and exit`;
+  -v, -V, --version    print the version and exit`;
 
 function integer(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -87,7 +113,7 @@ function integer(name: string, text: string, min: number, max: number): number {
 }
 
 const HELP = new Set(["--help", "-h", "help"]);
-const VERSIONS = new Set(["--version", "-V", "version"]);
+const VERSIONS = new Set(["--version", "-V", "-v", "version"]);
 
 /**
  * Reads the whole command line (after `lameduck`): `run ...`, help or version. Help or version
@@ -103,8 +129,38 @@ export function parseCommandLine(args: readonly string[]): Invocation {
   if (own.some((arg) => VERSIONS.has(arg))) return { kind: "version", text: `lameduck ${VERSION}` };
   const [command, ...rest] = args;
   if (command === undefined) throw new TypeError("Missing the command (lameduck run ...)");
+  if (command === "status") return { kind: "status", options: parseStatusArgs(rest) };
   if (command !== "run") throw new TypeError(`Unknown command ${JSON.stringify(command)}`);
   return { kind: "run", options: parseRunArgs(rest) };
+}
+
+/**
+ * Parses the arguments after `status`: `--pid-file PATH` (or `=PATH`) and `--json`.
+ *
+ * @throws {TypeError} For an unknown option or argument, or a missing or empty path.
+ */
+export function parseStatusArgs(args: readonly string[]): StatusOptions {
+  const options: StatusOptions = { pidFile: undefined, json: false };
+  const { tokens } = parseArgs({
+    args: [...args],
+    options: { "pid-file": { type: "string" }, json: { type: "boolean" } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    const arg = args[token.index]!;
+    if (token.kind !== "option" || (token.name !== "json" && token.name !== "pid-file")) {
+      throw new TypeError(`Unknown argument ${JSON.stringify(arg)}`);
+    }
+    if (token.name === "json") {
+      if (token.value !== undefined) throw new TypeError(`Unknown argument ${JSON.stringify(arg)}`);
+      options.json = true;
+    } else if (token.value === undefined) throw new TypeError("Missing value for --pid-file");
+    else if (token.value === "") throw new TypeError(`Invalid --pid-file: expected a path, got ""`);
+    else options.pidFile = token.value;
+  }
+  return options;
 }
 
 /**
@@ -121,6 +177,7 @@ const RUN_OPTIONS = {
   handover: { type: "string" },
   workers: { type: "string" },
   "pid-file": { type: "string" },
+  log: { type: "string" },
   force: { type: "boolean" },
 } as const;
 
@@ -138,6 +195,11 @@ function take(options: RunOptions, name: Exclude<RunOption, "force">, value: str
   } else if (name === "pid-file") {
     if (value === "") throw new TypeError(`Invalid --pid-file: expected a path, got ""`);
     options.pidFile = value;
+  } else if (name === "log") {
+    if (value !== "text" && value !== "json") {
+      throw new RangeError(`Invalid --log: expected text or json, got "${value}"`);
+    }
+    options.log = value;
   } else if (name === "ready-timeout") options.readyTimeout = integer(flag, value, 1, 3_600_000);
   else if (name === "stop-timeout") options.stopTimeout = integer(flag, value, 1, 3_600_000);
   else if (name === "handover") {
@@ -175,6 +237,7 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
     workers: 1,
     force: false,
     command: [],
+    log: "text",
   };
   const { tokens } = parseArgs({
     args: list,

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `lameduck` command. `lameduck run [--port N] [--host H] [--handover fd|reuseport]
- * [--workers N|auto] [--stop-timeout MS] [--ready-timeout MS] [--force] -- <command>` restarts
+ * [--workers N|auto] [--stop-timeout MS] [--ready-timeout MS] [--pid-file PATH] [--log text|json]
+ * [--force] -- <command>` restarts
  * a service with no refused or reset request: the port outlives every worker (one inherited
  * socket, or `SO_REUSEPORT` listeners), and a new worker is ready before an old one stops (see
- * docs/restarts.md).
+ * docs/restarts.md). `lameduck status [--pid-file PATH] [--json]` asks a running one.
  *
  * Runs on Node (24 here; 20.19 or later): only Node can bind a socket without accepting on it.
  * The worker command can be any runtime: `serve()` adopts the inherited socket on Deno, Bun
@@ -12,9 +13,9 @@
  *
  * ```sh
  * node node_modules/lameduck/src/supervisor/cli.js run --port 8000 -- bun server.ts
- * npx lameduck run --port 8000 -- deno run -A server.ts
- * npx lameduck run --pid-file app.pid --port 8000 -- node server.ts
- * kill -HUP "$(cat app.pid)"   # zero-downtime restart
+ * ./node_modules/.bin/lameduck run --pid-file lameduck.pid --port 8000 -- node server.ts
+ * kill -HUP "$(cat lameduck.pid)"   # zero-downtime restart
+ * ./node_modules/.bin/lameduck status
  * ```
  *
  * @module
@@ -26,16 +27,23 @@ import process from "node:process";
 import { type Invocation, parseCommandLine, USAGE } from "./args.ts";
 import { supervise } from "./supervisor.ts";
 
+const argv = process.argv.slice(2);
 let invocation: Invocation;
 try {
-  invocation = parseCommandLine(process.argv.slice(2));
+  invocation = parseCommandLine(argv);
 } catch (error) {
-  console.error(`lameduck: ${(error as Error).message}\n\n${USAGE}`);
+  // Named by its command, as the supervisor's own lines are (`lameduck run: ...`).
+  const command = argv[0] === "run" || argv[0] === "status" ? `lameduck ${argv[0]}` : "lameduck";
+  console.error(`${command}: ${(error as Error).message}\n\n${USAGE}`);
   process.exit(2);
 }
-if (invocation.kind !== "run") {
+if (invocation.kind === "help" || invocation.kind === "version") {
   console.log(invocation.text);
   process.exit(0);
+}
+if (invocation.kind === "status") {
+  const { status } = await import("./status_command.ts");
+  process.exit(await status(invocation.options));
 }
 if ("Deno" in globalThis || "Bun" in globalThis) {
   console.error(

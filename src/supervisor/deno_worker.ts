@@ -9,7 +9,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { NOTIFY_VARIABLE, REUSEPORT_VARIABLES, SOCKET_VARIABLES } from "../process/environment.ts";
+import {
+  LOG_VARIABLE,
+  NOTIFY_VARIABLE,
+  REUSEPORT_VARIABLES,
+  SOCKET_VARIABLES,
+  WORKER_ID_VARIABLE,
+} from "../process/environment.ts";
 import type { Handover } from "./args.ts";
 import { runtimeOf } from "./handover.ts";
 
@@ -18,6 +24,12 @@ const WORKER_ENV: readonly string[] = [...SOCKET_VARIABLES, NOTIFY_VARIABLE];
 
 /** The variables a Deno worker must be able to read under `lameduck run --handover reuseport`. */
 const REUSEPORT_WORKER_ENV: readonly string[] = [...REUSEPORT_VARIABLES, NOTIFY_VARIABLE];
+
+/**
+ * Read when permitted, unset otherwise (the worker then serves, but its log lines do not name
+ * it and `--log json` does not reach it): suggested, never required.
+ */
+const OPTIONAL_ENV: readonly string[] = [WORKER_ID_VARIABLE, LOG_VARIABLE];
 
 /** Deno flags that take their value as the next argument (so it is not the script). */
 const DENO_VALUE_FLAGS = new Set(["-c", "--config", "--import-map", "--lock", "--cert"]);
@@ -142,6 +154,8 @@ export function denoWorkerProblem(
     : "it could not adopt the inherited socket (it would bind a port of its own)";
   return `the worker runs Deno without ${missing.join(", ")} (--handover ${handover}): ` +
     `${cannot} or report ready. Run it with ${unstable}-A, or with ${unstable}--allow-net ` +
-    `--allow-env=${variables.join(",")} --allow-read=${tmp} --allow-write=${tmp} ` +
+    `--allow-env=${
+      [...variables, ...OPTIONAL_ENV].join(",")
+    } --allow-read=${tmp} --allow-write=${tmp} ` +
     `(plus what the app itself needs)`;
 }

@@ -6,7 +6,9 @@
  * @module
  */
 
+import { LOG_VARIABLE, WORKER_ID_VARIABLE } from "../process/environment.ts";
 import type { RunOptions } from "./args.ts";
+import { type Log, one } from "./lines.ts";
 import type { Setup } from "./startup.ts";
 import type { Entry, Event, Purpose, Slot, WorkerStatus } from "./state.ts";
 import type { System } from "./system.ts";
@@ -19,14 +21,14 @@ export class WorkerPool {
   #options: RunOptions;
   #system: System;
   #setup: Setup;
-  #log: (line: string) => void;
+  #log: Log;
   #dispatch: (event: Event) => void;
 
   constructor(
     options: RunOptions,
     system: System,
     setup: Setup,
-    log: (line: string) => void,
+    log: Log,
     dispatch: (event: Event) => void,
   ) {
     this.#options = options;
@@ -59,17 +61,27 @@ export class WorkerPool {
   /** Starts a worker for `slot`; its ready, exit and `--ready-timeout` arrive as events. */
   start(slot: Slot, purpose: Purpose): Entry {
     const { socket, reuseport, env, dir } = this.#setup;
+    const generation = ++this.#generation;
     const handle = this.#system.spawn({
-      generation: ++this.#generation,
+      generation,
       command: this.#options.command,
       fd: reuseport ? undefined : socket.fd,
-      env,
+      // The worker's log lines name it; with --log json they are JSON by default.
+      env: {
+        ...env,
+        [WORKER_ID_VARIABLE]: `${generation}`,
+        ...(this.#options.log === "json" ? { [LOG_VARIABLE]: "json" } : {}),
+      },
       dir: dir.path,
       log: this.#log,
     });
     const entry: Entry = { handle, slot, purpose, settled: false, told: false, exited: false };
     this.#live.add(entry);
-    this.#log(`worker ${handle.generation} started (pid ${handle.pid})`);
+    this.#log({
+      event: "worker-started",
+      worker: handle,
+      msg: `worker ${handle.generation} started (pid ${handle.pid ?? "none"})`,
+    });
     void handle.exited.then((exit) => this.#dispatch({ type: "exit", worker: entry, exit }));
     void handle.ready.then(() => this.#dispatch({ type: "ready", worker: entry }));
     entry.readyTimer = setTimeout(
@@ -126,11 +138,13 @@ export class WorkerPool {
   /** `--stop-timeout` ran out for `entry`. */
   kill(entry: Entry): void {
     if (entry.exited) return;
-    const { generation, pid } = entry.handle;
-    this.#log(
-      `worker ${generation} (pid ${pid}) still running ${this.#options.stopTimeout} ms after ` +
+    this.#log({
+      event: "worker-killed",
+      level: "warn",
+      worker: entry.handle,
+      msg: `${one(entry.handle)} still running ${this.#options.stopTimeout} ms after ` +
         `SIGTERM (--stop-timeout): SIGKILL`,
-    );
+    });
     entry.handle.kill("SIGKILL");
   }
 }

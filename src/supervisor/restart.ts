@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ended, since } from "./lines.ts";
+import { exitedLine, type Line, type Log, one, ref, since } from "./lines.ts";
 import type { WorkerPool } from "./pool.ts";
 import type { Entry, RestartOutcome, Slot } from "./state.ts";
 import type { WorkerExit } from "./worker.ts";
@@ -24,13 +24,13 @@ export class Restart {
   #replaced = false;
   #slots: readonly Slot[];
   #pool: WorkerPool;
-  #log: (line: string) => void;
+  #log: Log;
 
   constructor(
     signal: string,
     slots: readonly Slot[],
     pool: WorkerPool,
-    log: (line: string) => void,
+    log: Log,
   ) {
     this.signal = signal;
     this.#slots = slots;
@@ -57,10 +57,12 @@ export class Restart {
     slot.failures = 0;
     const old = this.#old;
     if (old && !old.exited) {
-      this.#log(
-        `worker ${old.handle.generation} (pid ${old.handle.pid}) replaced by worker ` +
-          `${entry.handle.generation}: SIGTERM, it drains`,
-      );
+      this.#log({
+        event: "worker-replaced",
+        worker: old.handle,
+        msg: `${one(old.handle)} replaced by ${one(entry.handle)}: SIGTERM, it drains`,
+        fields: { by: ref(entry.handle) },
+      });
       this.#pool.terminate(old);
       old.drainOf = this;
       this.#draining.add(old);
@@ -74,7 +76,7 @@ export class Restart {
 
   /** An old worker it replaced has exited. */
   drained(entry: Entry, exit: WorkerExit): void {
-    this.#log(ended(entry.handle, exit));
+    this.#log(exitedLine(entry.handle, exit));
     this.#draining.delete(entry);
   }
 
@@ -84,8 +86,12 @@ export class Restart {
   }
 
   /** The log line of a restart that is done. */
-  get doneLine(): string {
-    return `restart done in ${since(this.#startedAt)}`;
+  get doneLine(): Line {
+    return {
+      event: "restart-done",
+      msg: `restart done in ${since(this.#startedAt)}`,
+      fields: { signal: this.signal, durationMs: Math.round(performance.now() - this.#startedAt) },
+    };
   }
 
   /** How it ended (the supervisor's `lastRestart`). */

@@ -11,6 +11,7 @@ import { reusePortVariables, SOCKET_VARIABLES } from "../process/environment.ts"
 import type { RunOptions } from "./args.ts";
 import { denoWorkerProblem } from "./deno_worker.ts";
 import { chooseHandover, MIGRATE_SYSCTL } from "./handover.ts";
+import type { Log } from "./lines.ts";
 import type { BoundSocket } from "./socket.ts";
 import type { System } from "./system.ts";
 
@@ -23,6 +24,8 @@ export interface Setup {
   count: number;
   /** Each worker binds the port itself (`reuseport`), rather than inheriting `socket`. */
   reuseport: boolean;
+  /** The hand-over mode. */
+  mode: "fd" | "reuseport";
   /** Variables added to each worker's environment. */
   env: Record<string, string>;
   /** Closes the socket, removes the directory and the pid file. */
@@ -33,20 +36,21 @@ export interface Setup {
 export function setUp(
   options: RunOptions,
   system: System,
-  log: (line: string) => void,
+  log: Log,
 ): Setup | number {
+  const refuse = (msg: string) => log({ event: "refused", level: "error", msg });
   // Started by a systemd socket unit: use its socket, as serve() would.
   const fd = inheritedFd((name) => system.env[name], system.pid);
   for (const name of SOCKET_VARIABLES) delete system.env[name];
   const choice = chooseHandover(options, system.sysctl(MIGRATE_SYSCTL), fd !== undefined);
   if (choice.refused) {
-    log(choice.refused);
+    refuse(choice.refused);
     return 2;
   }
   // A `deno run` worker without the flags its mode needs would fail in ways hard to read.
   const problem = denoWorkerProblem(options.command, system.tmpdir(), choice.mode);
   if (problem !== undefined) {
-    log(problem);
+    refuse(problem);
     return 2;
   }
   const reuseport = choice.mode === "reuseport";
@@ -54,14 +58,14 @@ export function setUp(
   try {
     dir = system.tempDir();
   } catch (error) {
-    log((error as Error).message);
+    refuse((error as Error).message);
     return 2;
   }
   const { pidFile } = options;
   if (pidFile !== undefined) {
     const refused = system.claimPidFile(pidFile);
     if (refused !== undefined) {
-      log(refused);
+      refuse(refused);
       dir.remove();
       return 2;
     }
@@ -75,22 +79,24 @@ export function setUp(
     const inUse = /EADDRINUSE/.test((error as Error).message)
       ? ` (port ${options.port} is in use by another process)`
       : "";
-    log(`${(error as Error).message}${inUse}; giving up`);
+    refuse(`${(error as Error).message}${inUse}; giving up`);
     dir.remove();
     if (pidFile !== undefined) system.releasePidFile(pidFile);
     return 1;
   }
   const count = options.workers === "auto" ? Math.max(1, system.cpus()) : options.workers;
-  log(
-    `pid ${system.pid}, socket ${socket.host}:${socket.port} (fd ${socket.fd}), ${count} ` +
+  log({
+    event: "start",
+    msg: `pid ${system.pid}, socket ${socket.host}:${socket.port} (fd ${socket.fd}), ${count} ` +
       `worker${count === 1 ? "" : "s"}`,
-  );
-  log(choice.line);
+    fields: { socket: { host: socket.host, port: socket.port, fd: socket.fd }, count },
+  });
+  log({ event: "handover", msg: choice.line, fields: { mode: choice.mode } });
   const env = reuseport ? reusePortVariables(socket.host, socket.port) : {};
   const release = () => {
     dir.remove();
     socket.close();
     if (pidFile !== undefined) system.releasePidFile(pidFile);
   };
-  return { socket, dir, count, reuseport, env, release };
+  return { socket, dir, count, reuseport, env, release, mode: choice.mode };
 }

@@ -16,12 +16,20 @@
 import type { RunOptions } from "./args.ts";
 import {
   ended,
+  exitedLine,
+  forcedLine,
+  formatLine,
   how,
-  keepServing,
+  ignoredLine,
+  type Line,
+  lostLine,
   monotonicUsec,
   named,
   notReady,
-  since,
+  one,
+  readyLine,
+  restartFailedLine,
+  restartLine,
   stopLine,
 } from "./lines.ts";
 import { type Setup, setUp } from "./startup.ts";
@@ -29,8 +37,9 @@ import { realSystem, type System } from "./system.ts";
 import { WorkerPool } from "./pool.ts";
 import { Restart } from "./restart.ts";
 import { Slots } from "./slots.ts";
+import { type StatusAnswer, statusAnswer } from "./status.ts";
 import type { Entry, Event, RestartOutcome, Slot, SupervisorState, WorkerStatus } from "./state.ts";
-import type { WorkerExit } from "./worker.ts";
+import type { WorkerExit, WorkerHandle } from "./worker.ts";
 
 export type { RestartOutcome, SupervisorState, WorkerState, WorkerStatus } from "./state.ts";
 
@@ -76,6 +85,25 @@ export class Supervisor {
     return this.#lastRestart;
   }
 
+  /** What `lameduck status` answers. */
+  status(): StatusAnswer {
+    const { mode, socket } = this.#setup;
+    const { pid } = this.#system;
+    return statusAnswer(pid, this.#state, mode, socket, this.workers, this.#lastRestart);
+  }
+
+  /** Answers `lameduck status` until the supervisor exits; a failure is one warning line. */
+  #serveStatus(): () => void {
+    const warn = (why: string) =>
+      this.#log({ event: "status-failed", level: "warn", msg: `lameduck status: ${why}` });
+    try {
+      return this.#system.serveStatus(() => this.status(), warn);
+    } catch (error) {
+      warn(`will not answer: ${(error as Error).message}`);
+      return () => {};
+    }
+  }
+
   /** Checks and claims what it needs, starts the workers; resolves with the exit code. */
   run(): Promise<number> {
     const setup = setUp(this.#options, this.#system, this.#log);
@@ -89,11 +117,15 @@ export class Supervisor {
       (event) => this.#dispatch(event),
     );
     this.#slots = new Slots(setup.count);
+    const closeStatus = this.#serveStatus();
+    this.#off.push(closeStatus);
     const done = new Promise<number>((resolve) => (this.#finish = resolve));
     // Listening before the first workers start: a signal that arrives while they start (or just
     // as they become ready) must not kill the supervisor by the default action and orphan them.
-    this.#off = SIGNALS.map((signal) =>
-      this.#system.onSignal(signal, () => this.#dispatch({ type: "signal", signal }))
+    this.#off.push(
+      ...SIGNALS.map((signal) =>
+        this.#system.onSignal(signal, () => this.#dispatch({ type: "signal", signal }))
+      ),
     );
     this.#first = this.#slots.list.map((slot) => this.#pool.start(slot, "first"));
     return done;
@@ -128,12 +160,12 @@ export class Supervisor {
     this.#finishIfDone();
   }
 
-  #log = (message: string): void => this.#system.log(`lameduck run: ${message}`);
+  #log = (line: Line): void =>
+    this.#system.log(formatLine(line, this.#options.log, this.#system.pid, Date.now()));
 
   #onReady(entry: Entry): void {
     if (!this.#pool.settle(entry, true)) return;
-    const { generation, pid, startedAt } = entry.handle;
-    this.#log(`worker ${generation} (pid ${pid}) ready after ${since(startedAt)}`);
+    this.#log(readyLine(entry.handle));
     const slot = entry.slot;
     if (entry.purpose === "first") this.#firstSettled();
     else if (entry.purpose === "replace") {
@@ -154,12 +186,12 @@ export class Supervisor {
   #onFailed(entry: Entry, reason: string): void {
     if (!this.#pool.settle(entry, false)) return;
     this.#pool.terminate(entry);
-    const failure = `worker ${entry.handle.generation} ${reason}`;
+    const failure = `${one(entry.handle)} ${reason}`;
     if (entry.purpose === "first") {
       entry.failure = failure;
       this.#firstSettled();
     } else if (entry.purpose === "replace") {
-      this.#replaceLater(entry.slot, `replacement failed: ${failure}`);
+      this.#replaceLater(entry.slot, entry.handle, `replacement failed: ${failure}`);
     } else this.#restartEnded(this.#restart!, failure);
   }
 
@@ -170,8 +202,8 @@ export class Supervisor {
       this.#slots.died(entry);
       if (this.#state === "stopping") {
         if (exit.code !== 0 && this.#exitCode === 0) this.#exitCode = exit.code;
-        this.#log(ended(entry.handle, exit));
-      } else this.#replaceLater(slot, `${ended(entry.handle, exit)} unexpectedly`);
+        this.#log(exitedLine(entry.handle, exit));
+      } else this.#replaceLater(slot, entry.handle, `${ended(entry.handle, exit)} unexpectedly`);
     }
     const restart = entry.drainOf;
     if (restart) {
@@ -187,8 +219,16 @@ export class Supervisor {
     const failed = this.#first.find((e) => e.failure !== undefined);
     if (failed || this.#state === "stopping") {
       for (const e of this.#first) if (e.failure === undefined) this.#pool.terminate(e);
-      if (this.#state === "stopping") this.#log("stopped before it was ready");
-      else this.#log(`${failed!.failure}; giving up`);
+      if (this.#state === "stopping") {
+        this.#log({ event: "stopped", msg: "stopped before it was ready" });
+      } else {
+        this.#log({
+          event: "giving-up",
+          level: "error",
+          worker: failed!.handle,
+          msg: `${failed!.failure}; giving up`,
+        });
+      }
       this.#givingUp = true;
       return;
     }
@@ -198,18 +238,17 @@ export class Supervisor {
       const entry = slot.worker!;
       if (entry.exited) {
         slot.worker = undefined;
-        const { generation, pid } = entry.handle;
-        this.#replaceLater(slot, `worker ${generation} (pid ${pid}) exited unexpectedly`);
+        this.#replaceLater(slot, entry.handle, `${one(entry.handle)} exited unexpectedly`);
       }
     }
     this.#state = "serving";
     this.#system.systemd(["READY=1", `STATUS=${named(this.#slots.serving())} serving`]);
   }
 
-  /** Replaces the dead worker of `slot` after a backoff that doubles per death in a row. */
-  #replaceLater(slot: Slot, why: string): void {
+  /** Replaces the dead `worker` of `slot` after a backoff that doubles per death in a row. */
+  #replaceLater(slot: Slot, worker: WorkerHandle, why: string): void {
     const delay = this.#slots.backoff(slot);
-    this.#log(`${why}; replacing it in ${delay} ms (${named(this.#slots.serving())} serving)`);
+    this.#log(lostLine(worker, this.#slots.serving(), why, delay));
     if (this.#state === "stopping") return; // the replacement would not start
     slot.timer = setTimeout(() => this.#dispatch({ type: "backoff", slot }), delay);
   }
@@ -218,18 +257,13 @@ export class Supervisor {
     if (this.#state === "stopping") return;
     if (this.#slots.serving().length === 0 && !this.#slots.pending()) {
       const first = this.#slots.list.length === 1 ? "the first worker is" : "the first workers are";
-      return this.#log(`${signal}: ${first} not ready yet; ignored`);
+      return this.#log(ignoredLine(signal, `${first} not ready yet`));
     }
     if (this.#state === "restarting") {
-      return this.#log(`${signal}: a restart is already in progress; ignored`);
+      return this.#log(ignoredLine(signal, "a restart is already in progress"));
     }
     this.#state = "restarting";
-    this.#log(
-      `${signal}: restarting ${
-        named(this.#slots.serving())
-      } one at a time (each serves until its ` +
-        `replacement is ready)`,
-    );
+    this.#log(restartLine(signal, this.#slots.serving()));
     this.#system.systemd(["RELOADING=1", `MONOTONIC_USEC=${monotonicUsec()}`, "STATUS=restarting"]);
     this.#restart = new Restart(signal, this.#slots.list, this.#pool, this.#log);
     this.#restartNext(this.#restart);
@@ -251,7 +285,7 @@ export class Supervisor {
     this.#state = "serving";
     const serving = this.#slots.serving();
     if (failure !== undefined) {
-      this.#log(`restart failed: ${failure}; ${keepServing(serving)}`);
+      this.#log(restartFailedLine(restart.signal, failure, serving));
       this.#system.systemd(["READY=1", `STATUS=restart failed; ${named(serving)} serving`]);
       this.#lastRestart = restart.outcome("failed", failure);
       return;
@@ -269,7 +303,7 @@ export class Supervisor {
 
   #stop(signal: string): void {
     if (this.#state === "stopping") {
-      this.#log(`${signal} again: forwarding it, the workers force their shutdown`);
+      this.#log(forcedLine(signal, this.#pool.handles()));
       this.#pool.forward();
       return;
     }

@@ -13,6 +13,8 @@ import { keepStderrErrorsQuiet } from "../process/stderr.ts";
 import { sdNotify } from "../process/systemd.ts";
 import { claimPidFile, releasePidFile } from "./pid_file.ts";
 import { adoptSocket, bindSocket, type BoundSocket } from "./socket.ts";
+import { statusPaths } from "./status.ts";
+import { listenStatus } from "./status_socket.ts";
 import { Worker, type WorkerHandle, type WorkerSpec } from "./worker.ts";
 
 /** The process around the supervisor. */
@@ -53,6 +55,14 @@ export interface System {
   claimPidFile(path: string): string | undefined;
   /** Removes `path` if it still holds the supervisor's PID. */
   releasePidFile(path: string): void;
+  /**
+   * Answers `lameduck status` with `answer()` on the supervisor's private status socket
+   * (`status_socket.ts`); later failures go to `onError`.
+   *
+   * @throws {Error} When the socket's directory is not private to this user.
+   * @returns Stops answering and removes the socket.
+   */
+  serveStatus(answer: () => unknown, onError: (message: string) => void): () => void;
 }
 
 /** The longest unix socket path Linux takes (`sun_path` is 108 bytes with its NUL). */
@@ -108,5 +118,9 @@ export function realSystem(): System {
     tmpdir,
     claimPidFile: (path) => claimPidFile(path, process.pid),
     releasePidFile: (path) => releasePidFile(path, process.pid),
+    serveStatus(answer, onError) {
+      const { dir, path } = statusPaths(resolve(tmpdir()), process.getuid!(), process.pid);
+      return listenStatus(dir, path, answer, onError);
+    },
   };
 }

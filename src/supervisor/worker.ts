@@ -15,6 +15,7 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { NOTIFY_VARIABLE } from "../process/environment.ts";
 import { formatAddress, MAX_NOTICE_LINE, parseNotice, tokenLine } from "../process/notice.ts";
+import { type Log, one } from "./lines.ts";
 
 /** How a worker ended. */
 export interface WorkerExit {
@@ -43,8 +44,8 @@ export interface WorkerSpec {
   env: Record<string, string>;
   /** A private directory for the notification socket. */
   dir: string;
-  /** Writes one line to the supervisor's log (without its `lameduck run: ` prefix). */
-  log(line: string): void;
+  /** Writes one line to the supervisor's log. */
+  log: Log;
 }
 
 /** What the supervisor needs of a started worker (an in-process test can fake it). */
@@ -98,7 +99,12 @@ export class Worker implements WorkerHandle {
     this.#notify.on("error", (error) => {
       // The supervisor checks its notify directory before it starts a worker; this is a
       // last resort, so a worker that could never report ready does not run unsupervised.
-      log(`worker ${generation}: cannot listen on its notify socket ${path}: ${error.message}`);
+      log({
+        event: "notify-failed",
+        level: "error",
+        worker: this,
+        msg: `${one(this)}: cannot listen on its notify socket ${path}: ${error.message}`,
+      });
       this.kill("SIGKILL");
     });
     this.#notify.listen(path);
@@ -127,7 +133,12 @@ export class Worker implements WorkerHandle {
     );
     this.exited = new Promise((resolve) => {
       this.child.once("error", (error) => {
-        log(`cannot start worker ${generation}: ${error.message}`);
+        log({
+          event: "spawn-failed",
+          level: "error",
+          worker: this,
+          msg: `cannot start worker ${generation}: ${error.message}`,
+        });
         resolve({ code: 127, signal: null });
       });
       this.child.once("exit", (code, signal) => {
@@ -151,12 +162,17 @@ export class Worker implements WorkerHandle {
    * Reads one connection to the notify socket: its first line must be this worker's token, or
    * the connection is dropped (logged); so is a line longer than {@linkcode MAX_NOTICE_LINE}.
    */
-  #read(connection: Socket, token: string, log: (line: string) => void, onReady: () => void) {
+  #read(connection: Socket, token: string, log: Log, onReady: () => void) {
     const expected = tokenLine(token).slice(0, -1);
     let trusted = false;
     let buffered = "";
     const drop = (why: string) => {
-      log(`worker ${this.generation}: notify connection dropped: ${why}`);
+      log({
+        event: "notify-dropped",
+        level: "warn",
+        worker: this,
+        msg: `${one(this)}: notify connection dropped: ${why}`,
+      });
       connection.destroy();
     };
     connection.setEncoding("utf8");

@@ -257,6 +257,12 @@ test("under lameduck run: the documented Deno flags adopt the socket and report 
   try {
     assert.ok(await waitFor(started, /worker 1 \(pid \d+\) ready/, 20_000), started.output());
     assert.doesNotMatch(started.output(), PROMPT);
+    // The flags let the worker read its id: its lines name it.
+    const pid = /worker 1 \(pid (\d+)\) ready/.exec(started.output())![1];
+    assert.ok(
+      await waitFor(started, new RegExp(`lameduck\\[worker 1, pid ${pid}\\]: listening on`), 5_000),
+      started.output(),
+    );
     const port = /socket 127\.0\.0\.1:(\d+) /.exec(started.output())![1];
     const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } });
     assert.equal(await response.text(), "hi\n");

@@ -284,7 +284,8 @@ for (const { runtime, args, webSocket } of EXAMPLES.filter((e) => e.runtime !== 
       assert.equal(res.status, 200, log);
       const remote = JSON.parse(res.body) as { address?: string; port?: number };
       assert.deepEqual([remote.address, remote.port], ["127.0.0.1", localPort]);
-      const warnings = log.match(/lameduck: .*node:http.*/g) ?? [];
+      // The worker's lines name it (lameduck run's LAMEDUCK_WORKER_ID).
+      const warnings = log.match(/lameduck\[worker 1, pid \d+\]: .*node:http.*/g) ?? [];
       if (runtime === "bun") {
         assert.equal(warnings.length, 1, log);
         assert.match(warnings[0]!, /Bun's websocket handlers are ignored/);
@@ -304,7 +305,7 @@ for (const { runtime, args, webSocket } of EXAMPLES.filter((e) => e.runtime !== 
         }
         assert.match(
           log,
-          /lameduck: bun: server\.upgrade\(\) was called, .*upgradeWebSocket does not work/,
+          /lameduck\[worker 1, pid \d+\]: bun: server\.upgrade\(\) was called, .*upgradeWebSocket does not work/,
         );
       } else assert.deepEqual(warnings, [], log);
       void webSocket;

@@ -28,7 +28,7 @@ test("--help, run --help and --version print to stdout and exit 0", async () => 
     assert.match(run.stdout, /--pid-file PATH/);
     assert.equal(run.stderr, "");
   }
-  for (const args of [["--version"], ["-V"], ["run", "--version"]]) {
+  for (const args of [["--version"], ["-V"], ["-v"], ["run", "--version"], ["status", "-v"]]) {
     const run = await lameduck(args);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^lameduck \d+\.\d+\.\d+\n$/);
@@ -37,15 +37,23 @@ test("--help, run --help and --version print to stdout and exit 0", async () => 
 
 test("bad arguments exit 2 naming the flag and the value", async () => {
   const cases: [string[], RegExp][] = [
-    [["run", "--port", "abc", "--", "x"], /Invalid --port: .*got "abc"/],
-    [["run", "--ready-timeout=0", "--", "x"], /Invalid --ready-timeout: .*got "0"/],
-    [["run", "--prot", "1", "--", "x"], /Unknown option "--prot"/],
-    [["run", "--port", "1"], /Missing the worker command/],
-    [["start"], /Unknown command "start"/],
-    [[], /Missing the command/],
+    // Each message starts with the command it is about, as the README's example says.
+    [["run", "--port", "abc", "--", "x"], /^lameduck run: Invalid --port: .*got "abc"/],
+    [["run", "--ready-timeout=0", "--", "x"], /^lameduck run: Invalid --ready-timeout: .*got "0"/],
+    [
+      ["run", "--workers", "0", "--", "x"],
+      /^lameduck run: Invalid --workers: expected an integer from 1 to 1024 or auto, got "0"\n/,
+    ],
+    [["run", "--log", "yaml", "--", "x"], /^lameduck run: Invalid --log: .*got "yaml"/],
+    [["run", "--prot", "1", "--", "x"], /^lameduck run: Unknown option "--prot"/],
+    [["run", "--port", "1"], /^lameduck run: Missing the worker command/],
+    [["status", "--jsn"], /^lameduck status: Unknown argument "--jsn"/],
+    [["status", "--pid-file"], /^lameduck status: Missing value for --pid-file/],
+    [["start"], /^lameduck: Unknown command "start"/],
+    [[], /^lameduck: Missing the command/],
     [
       ["run", "--host", "no-such-host.invalid", "--", "x"],
-      /Invalid --host: cannot resolve "no-such-host\.invalid"/,
+      /^lameduck run: Invalid --host: cannot resolve "no-such-host\.invalid"/,
     ],
   ];
   for (const [args, message] of cases) {

@@ -20,7 +20,7 @@ test("the log reader going away (EPIPE) stops neither the supervisor nor a Node 
   try {
     const port = Number((await sup.until(/socket 127\.0\.0\.1:(\d+) /, "the socket"))[1]);
     await sup.until(/worker 1 \(pid \d+\) ready/, "worker 1");
-    await sup.until(/lameduck: listening on /, "the worker's first log line");
+    await sup.until(/lameduck\[worker 1, pid \d+\]: listening on /, "the worker's first log line");
     sup.child.stderr!.destroy(); // `head -c 200` has read enough and exits
     await sleep(100);
     pids.push(await servedBy(port));

@@ -37,7 +37,7 @@ test("a failed or timed-out restart keeps the old worker serving; one restart at
     writeFileSync(fail, "");
     sup.kill("SIGHUP");
     await until(
-      /restart failed: worker 2 exited 1 first; worker 1 keeps serving/,
+      /restart failed: worker 2 \(pid \d+\) exited 1 first; worker 1 \(pid \d+\) keeps serving/,
       "restart 2 to fail",
     );
     assert.equal(await served(), first);
@@ -50,7 +50,7 @@ test("a failed or timed-out restart keeps the old worker serving; one restart at
     await until(/SIGHUP: a restart is already in progress; ignored/, "the second SIGHUP ignored");
     const hung = Number((await until(/worker 3 started \(pid (\d+)\)/, "worker 3"))[1]);
     await until(
-      /restart failed: worker 3 \(pid \d+\) not ready after 1500 ms \(it never connected to the notify socket: does it call serve\(\)\?[^;]*\); worker 1 keeps serving/,
+      /restart failed: worker 3 \(pid \d+\) not ready after 1500 ms \(it never connected to the notify socket: does it call serve\(\)\?[^;]*\); worker 1 \(pid \d+\) keeps serving/,
       "restart 3",
     );
     assert.equal(await served(), first);
@@ -131,8 +131,14 @@ test("--workers 2: a worker that dies is replaced with a growing backoff while t
       /worker (\d) \(pid \d+\) exited 3 unexpectedly; replacing it in 100 ms \(worker \d serving\)/,
       "the death to be logged",
     ))[1];
-    await until(/replacement failed: worker 3 exited 1 first; replacing it in 200 ms/, "backoff");
-    await until(/replacement failed: worker 4 exited 1 first; replacing it in 400 ms/, "backoff");
+    await until(
+      /replacement failed: worker 3 \(pid \d+\) exited 1 first; replacing it in 200 ms/,
+      "backoff",
+    );
+    await until(
+      /replacement failed: worker 4 \(pid \d+\) exited 1 first; replacing it in 400 ms/,
+      "backoff",
+    );
     const other = dead === "1" ? 2 : 1;
     const pid = (await until(new RegExp(`worker ${other} \\(pid (\\d+)\\) ready`), "the other"))[1];
     for (let i = 0; i < 5; i++) {
@@ -215,5 +221,5 @@ test("--handover reuseport with a Deno worker lacking --unstable-net: the worker
     r.stderr,
     /reusePort \(lameduck run --handover reuseport\) needs Deno's --unstable-net/,
   );
-  assert.match(r.stderr, /worker 1 exited 1 first; giving up/);
+  assert.match(r.stderr, /worker 1 \(pid \d+\) exited 1 first; giving up/);
 });

@@ -50,7 +50,7 @@ test("READY=1 from a process without the worker's token is dropped: the worker i
     socket.write("READY=1\nSTATUS=serving on port 1\n");
     await within(closed, 5_000, `the connection to be dropped\n${sup.log()}`);
     await sup.until(
-      /worker 1: notify connection dropped: it did not open with the worker's token/,
+      /worker 1 \(pid \d+\): notify connection dropped: it did not open with the worker's token/,
       "the drop to be logged",
     );
     assert.equal(await within(sup.exited, 10_000, "the supervisor to give up"), 1, sup.log());
@@ -78,7 +78,7 @@ test("a notice line without a newline is cut at 4096 characters: the connection 
     }
     await within(closed, 5_000, `the connection to be dropped after ${sent} bytes\n${sup.log()}`);
     await sup.until(
-      /worker 1: notify connection dropped: more than 4096 characters without a newline/,
+      /worker 1 \(pid \d+\): notify connection dropped: more than 4096 characters without a newline/,
       "the drop to be logged",
     );
     const status = readFileSync(`/proc/${sup.child.pid}/status`, "utf8");

@@ -78,7 +78,7 @@ test("workers run in their own process group: Ctrl-C (SIGINT to the foreground g
     process.kill(-group, "SIGINT"); // what the terminal does on Ctrl-C
     const exit = await within(sup.ended, 10_000, `the supervisor to exit\n${sup.log()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, sup.log());
-    assert.match(sup.log(), /SIGINT: draining worker 1 and exiting/);
+    assert.match(sup.log(), /SIGINT: draining worker 1 \(pid \d+\) and exiting/);
     // The worker heard only the supervisor's SIGTERM: had Ctrl-C reached it too, its shutdown
     // would say SIGINT, and the second signal would have forced it.
     assert.match(sup.log(), new RegExp(`worker ${pid}: closed by SIGTERM \\(graceful true\\)`));

@@ -152,3 +152,25 @@ test("OpenTelemetry: the same instruments, observed at collection and recorded a
     ["lameduck.drain.duration", 1.5, undefined],
   ]);
 });
+
+test("under lameduck run the built-in loggers name the worker: worker: { id, pid } and lameduck[worker N, pid P]:", async () => {
+  const { emitTo, setWorkerIdentity } = await import("../../src/core/emit.ts");
+  const lines: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => void lines.push(line);
+  try {
+    setWorkerIdentity({ id: 2, pid: 4242 });
+    const event = { type: "warning", message: "hi" } as const;
+    emitTo(undefined, event);
+    emitTo("json", event);
+    setWorkerIdentity(undefined);
+    emitTo(undefined, event);
+  } finally {
+    console.error = error;
+    setWorkerIdentity(undefined);
+  }
+  assert.equal(lines[0], "lameduck[worker 2, pid 4242]: hi");
+  const record = JSON.parse(lines[1]!);
+  assert.deepEqual([record.level, record.msg, record.worker], [40, "hi", { id: 2, pid: 4242 }]);
+  assert.equal(lines[2], "lameduck: hi");
+});

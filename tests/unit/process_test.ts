@@ -79,6 +79,8 @@ test("takeActivation() reads the socket, the supervisor's channel and reuseport 
     notifyPath: "/tmp/n.sock",
     systemd: "/run/systemd/notify",
     reusePort: undefined,
+    workerId: undefined,
+    log: undefined,
   });
   assert.deepEqual(vars, { NOTIFY_SOCKET: "/run/systemd/notify", PATH: "/bin" });
 
@@ -92,6 +94,28 @@ test("takeActivation() reads the socket, the supervisor's channel and reuseport 
     port: 8123,
   });
   assert.deepEqual(reuse, {});
+});
+
+test("takeActivation() reads lameduck run's worker id and log format, and removes them", () => {
+  const vars: Record<string, string> = { LAMEDUCK_WORKER_ID: "12", LAMEDUCK_LOG: "json" };
+  const taken = takeActivation(platformOf(vars));
+  assert.deepEqual([taken.workerId, taken.log], [12, "json"]);
+  assert.deepEqual(vars, {});
+  for (
+    const [name, value] of [
+      ["LAMEDUCK_WORKER_ID", "0"],
+      ["LAMEDUCK_WORKER_ID", "x"],
+      ["LAMEDUCK_LOG", "yaml"],
+    ]
+  ) {
+    const bad: Record<string, string> = { [name!]: value! };
+    assert.throws(
+      () => takeActivation(platformOf(bad)),
+      (e: unknown) =>
+        e instanceof RangeError && e.message.includes(name!) && e.message.includes(`"${value}"`),
+    );
+    assert.deepEqual(bad, {});
+  }
 });
 
 test("takeActivation() throws a RangeError naming a malformed reuseport address, and still removes it", () => {

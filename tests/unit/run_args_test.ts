@@ -27,6 +27,7 @@ test("parseRunArgs() reads --port, --host, --ready-timeout (both spellings) and 
       workers: 1,
       force: false,
       command: ["bun", "s.ts"],
+      log: "text",
     },
   );
   assert.deepEqual(parseRunArgs(["--", "node", "--port", "1", "s.ts"]), {
@@ -38,6 +39,7 @@ test("parseRunArgs() reads --port, --host, --ready-timeout (both spellings) and 
     workers: 1,
     force: false,
     command: ["node", "--port", "1", "s.ts"],
+    log: "text",
   });
 });
 
@@ -137,6 +139,7 @@ test("parseCommandLine(): help and version before --, run, and unknown commands"
       workers: 1,
       force: false,
       command: ["node", "--help"],
+      log: "text",
     },
   });
   assert.throws(() => parseCommandLine([]), /Missing the command/);

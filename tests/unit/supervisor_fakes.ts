@@ -119,6 +119,12 @@ export class FakeSystem implements System {
   releasePidFile(path: string): void {
     this.pidFiles.push(`release ${path}`);
   }
+  /** What `lameduck status` would be answered now; `undefined` when nothing answers. */
+  status: (() => unknown) | undefined;
+  serveStatus(answer: () => unknown): () => void {
+    this.status = answer;
+    return () => (this.status = undefined);
+  }
   signal(name: string): void {
     this.handlers.get(name)!();
   }
@@ -141,6 +147,7 @@ export function options(overrides: Partial<RunOptions> = {}): RunOptions {
     workers: 1,
     force: false,
     command: ["node", "server.ts"],
+    log: "text",
     ...overrides,
   };
 }

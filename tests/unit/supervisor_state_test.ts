@@ -76,7 +76,7 @@ test("restarting -> serving when a new worker fails; the last restart says faile
       result: supervisor.lastRestart.result,
       reason: supervisor.lastRestart.reason,
     },
-    { signal: "SIGHUP", result: "failed", reason: "worker 2 exited 1 first" },
+    { signal: "SIGHUP", result: "failed", reason: "worker 2 (pid 1002) exited 1 first" },
   );
   assert.deepEqual(states(supervisor), ["1 ready"]);
   system.signal("SIGTERM");
@@ -116,7 +116,7 @@ test("starting -> stopping on SIGTERM before the first worker is ready", async (
   for (
     const line of [
       "lameduck run: SIGHUP: the first worker is not ready yet; ignored",
-      "lameduck run: SIGTERM: stopping worker 1 before it is ready, and exiting",
+      "lameduck run: SIGTERM: stopping worker 1 (pid 1001) before it is ready, and exiting",
     ]
   ) assert.ok(system.lines.includes(line), system.lines.join("\n"));
   assert.equal(system.lines.at(-1), "lameduck run: stopped before it was ready");

@@ -62,7 +62,8 @@ test("a restart that fails at one worker stops there; the others keep serving", 
   await system.until(/restart failed/);
   assert.ok(
     system.lines.includes(
-      "lameduck run: restart failed: worker 5 exited 1 first; workers 4, 2, 3 keep serving",
+      "lameduck run: restart failed: worker 5 (pid 1005) exited 1 first; workers 4 (pid 1004), " +
+        "2 (pid 1002), 3 (pid 1003) keep serving",
     ),
     system.lines.join("\n"),
   );
@@ -83,7 +84,7 @@ test("a new worker not ready within --ready-timeout is stopped; SIGHUP during a 
   system.signal("SIGHUP");
   system.signal("SIGHUP");
   await system.until(
-    /restart failed: worker 2 \(pid \d+\) not ready after 50 ms \(it never connected.*\); worker 1 keeps serving/,
+    /restart failed: worker 2 \(pid \d+\) not ready after 50 ms \(it never connected.*\); worker 1 \(pid 1001\) keeps serving/,
   );
   assert.ok(
     system.lines.includes("lameduck run: SIGHUP: a restart is already in progress; ignored"),
@@ -125,7 +126,7 @@ test("a worker that dies is replaced with a growing backoff", async () => {
   assert.ok(
     system.lines.includes(
       "lameduck run: worker 1 (pid 1001) exited 7 unexpectedly; replacing it in 100 ms " +
-        "(worker 2 serving)",
+        "(serving: worker 2 (pid 1002))",
     ),
     system.lines.join("\n"),
   );
@@ -150,7 +151,7 @@ test("a first generation that cannot start: every worker is stopped and the supe
   const system = new FakeSystem();
   system.behaviours.set(2, "fail");
   assert.equal(await supervise(options({ workers: 2 }), system), 1);
-  assert.match(system.lines.at(-1)!, /worker 2 exited 1 first; giving up/);
+  assert.match(system.lines.at(-1)!, /worker 2 \(pid 1002\) exited 1 first; giving up/);
   assert.deepEqual(system.workers[0]!.signals, ["SIGTERM"]);
 });
 
@@ -169,6 +170,7 @@ test("reuseport: refused with the sysctl named unless forced; workers get the ad
     LAMEDUCK_HANDOVER: "reuseport",
     LAMEDUCK_HOST: "127.0.0.1",
     LAMEDUCK_PORT: "4321",
+    LAMEDUCK_WORKER_ID: "1",
   });
   ok.signal("SIGTERM");
   assert.equal(await done, 0);
