@@ -165,7 +165,7 @@ export function createAdapter(setup: AdapterSetup): Adapter {
         // connections only, letting requests in flight finish (measured).
         if (listener instanceof NetServer) {
           NetServer.prototype.close.call(listener, () => resolve());
-        } else listener.close(() => resolve());
+        } else (listener as Server).close(() => resolve());
         book.close();
         sessions?.close();
         upgrades?.goingAway();
