@@ -68,7 +68,7 @@ export function listenerCases(runtime: RuntimeName): void {
     });
   });
 
-  test("listener: in the lame-duck window every response says Connection: close once, over the app's own Connection header (setHeader and writeHead), and in-flight ones too", async () => {
+  test("listener: in the lame-duck window every response says Connection: close once, over the app's own Connection header (setHeader, writeHead, a framework's own res prototype), and in-flight ones too", async () => {
     await withFixture(runtime, listening({ lameDuck: 1_500 }), async (fx) => {
       // In flight when shutdown starts: the heads are written during the window.
       const early = await Promise.all(
@@ -83,7 +83,14 @@ export function listenerCases(runtime: RuntimeName): void {
       fx.signal("SIGTERM");
       await fx.waitFor(draining, 5_000, "draining");
       const seen: string[] = [];
-      for (const path of ["/fast", "/own-connection", "/own-writehead", "/sse?n=2&ms=10"]) {
+      const paths = [
+        "/fast",
+        "/own-connection",
+        "/own-writehead",
+        "/swapped-prototype",
+        "/sse?n=2&ms=10",
+      ];
+      for (const path of paths) {
         const { conn, res } = await rawRequest(fx.port, "GET", path);
         conn.destroy();
         assert.equal(res.status, 200, path);
@@ -98,6 +105,7 @@ export function listenerCases(runtime: RuntimeName): void {
         "/fast: close",
         "/own-connection: close",
         "/own-writehead: close",
+        "/swapped-prototype: close",
         "/sse?n=2&ms=10: close",
         "in flight own connection: close",
         "in flight own writeHead: close",

@@ -22,7 +22,7 @@ import type { ListenAddress } from "../../core/types.ts";
 import { ConnectionBook, FIRST_REQUEST_GRACE_MS } from "./connections.ts";
 import { installGlobals } from "./globals.ts";
 import { createHandle, internalError } from "./handle.ts";
-import { closingResponse, createListenerHandle } from "./listener.ts";
+import { createListenerHandle } from "./listener.ts";
 import { H2Request, H2Response, type Sessions, trackSessions } from "./http2.ts";
 import { trackUpgrades, type Upgrades } from "./upgrade.ts";
 
@@ -78,7 +78,6 @@ export function createAdapter(setup: AdapterSetup): Adapter {
         // connections get node:http's objects from it, HTTP/2 streams the compat ones.
         // A listener (Express, Koa, Fastify) expects node:http's objects: HTTP/1.1 only.
         const h2 = tls !== undefined && onNode && app === undefined;
-        const options = app === undefined ? {} : { ServerResponse: closingResponse(host) };
         const s = h2
           ? createSecureServer({
             allowHTTP1: true,
@@ -91,8 +90,8 @@ export function createAdapter(setup: AdapterSetup): Adapter {
             Http2ServerResponse: H2Response,
           }) as unknown as Server
           : tls && !bridged
-          ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }) as unknown as Server
-          : createServer(options);
+          ? createHttpsServer({ cert: tls.cert, key: tls.key }) as unknown as Server
+          : createServer();
         server = s;
         if (h2) {
           const tracked = sessions = trackSessions(FIRST_REQUEST_GRACE_MS);
