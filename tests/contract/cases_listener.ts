@@ -53,6 +53,30 @@ export function listenerCases(runtime: RuntimeName): void {
     });
   });
 
+  test("listener: metrics and object-form readiness (async checks) are answered before the listener, 503 JSON once draining", async () => {
+    const config = listening({ metrics: "/metrics", readinessChecks: { timeout: 500 } });
+    await withFixture(runtime, { ...config, lameDuck: 1_500 }, async (fx) => {
+      const ask = async (path: string) => {
+        const { conn, res } = await rawRequest(fx.port, "GET", path);
+        conn.destroy();
+        return res;
+      };
+      const metrics = await ask("/metrics");
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, /lameduck_http_server_active_requests/);
+      const ready = await ask("/readyz");
+      assert.equal(ready.status, 200, ready.body);
+      assert.equal(JSON.parse(ready.body).status, "ok", ready.body);
+      fx.signal("SIGTERM");
+      await fx.waitFor(draining, 5_000, "draining");
+      const notReady = await ask("/readyz");
+      assert.equal(notReady.status, 503, notReady.body);
+      assert.equal(notReady.headers["content-type"], "application/json");
+      assert.deepEqual(fx.events.filter(is("listener")), [], "a probe reached the listener");
+      assert.equal((await exitOf(fx)).code, 0, fx.describe());
+    });
+  });
+
   test("listener: above maxInFlight a request gets 503 with Retry-After: 1 without reaching the listener", async () => {
     await withFixture(runtime, listening({ maxInFlight: 1 }), async (fx) => {
       const slow = await RawConnection.connect(fx.port);

@@ -114,10 +114,10 @@ export function createAdapter(setup: AdapterSetup): Adapter {
           book.accept(socket);
         });
         if (app !== undefined) {
-          const serveListener = createListenerHandle(book, app);
+          const serveListener = createListenerHandle(host, book, app);
           s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
             try {
-              serveListener(host, incoming, outgoing);
+              serveListener(incoming, outgoing);
             } catch (error) {
               internalError(host, error, outgoing);
             }

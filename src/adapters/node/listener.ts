@@ -10,7 +10,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Host } from "../../core/adapter.ts";
-import type { Passage } from "../../core/passage.ts";
+import { Passage } from "../../core/passage.ts";
 import type { NodeListener } from "../../core/types.ts";
 import type { ConnectionBook } from "./connections.ts";
 import { internalError } from "./handle.ts";
@@ -72,15 +72,21 @@ export function closingWriteHead(host: Host): WriteHead {
 
 /** Serves one request through the listener. */
 export type ListenerHandle = (
-  host: Host,
   incoming: IncomingMessage,
   outgoing: ServerResponse,
 ) => void;
 
-/** The request path of one server serving `listener`, whose connections are in `book`. */
-export function createListenerHandle(book: ConnectionBook, listener: NodeListener): ListenerHandle {
+/**
+ * The request path of one server (whose core is `host`) serving `listener`, whose connections
+ * are in `book`.
+ */
+export function createListenerHandle(
+  host: Host,
+  book: ConnectionBook,
+  listener: NodeListener,
+): ListenerHandle {
   const serve = listener as unknown as (req: IncomingMessage, res: ServerResponse) => unknown;
-  let writeHead: WriteHead | undefined;
+  const writeHead = closingWriteHead(host) as ServerResponse["writeHead"];
 
   /** `res` closed: the request is over (finished, or the client left). */
   function onClose(this: ServerResponse): void {
@@ -91,15 +97,14 @@ export function createListenerHandle(book: ConnectionBook, listener: NodeListene
     (this as Held)[PASSAGE]?.end();
   }
 
-  return (host, incoming, outgoing) => {
-    writeHead ??= closingWriteHead(host); // One per server: the host never changes.
+  return (incoming, outgoing) => {
     const socket = incoming.socket;
     const connection = book.get(socket);
     if (connection) connection.active++;
     outgoing.prependListener("close", onClose);
     const admitted = host.admit(incoming.method ?? "GET", incoming.url ?? "/");
-    if (admitted instanceof Response) return answer(host, admitted, incoming, outgoing);
-    if (admitted instanceof Promise) {
+    if (!(admitted instanceof Passage)) {
+      if (!(admitted instanceof Promise)) return answer(host, admitted, incoming, outgoing);
       admitted.then(
         (response) => answer(host, response, incoming, outgoing),
         (error) => internalError(host, error, outgoing),
@@ -107,7 +112,7 @@ export function createListenerHandle(book: ConnectionBook, listener: NodeListene
       return;
     }
     (outgoing as Held)[PASSAGE] = admitted;
-    outgoing.writeHead = writeHead as ServerResponse["writeHead"];
+    outgoing.writeHead = writeHead;
     let result: unknown;
     try {
       result = serve(incoming, outgoing);
