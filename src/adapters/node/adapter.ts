@@ -23,6 +23,7 @@ import { ConnectionBook, FIRST_REQUEST_GRACE_MS } from "./connections.ts";
 import { BunNodeContext } from "./context.ts";
 import { installGlobals } from "./globals.ts";
 import { createHandle, internalError } from "./handle.ts";
+import { createListenerHandle } from "./listener.ts";
 import { H2Request, H2Response, type Sessions, trackSessions } from "./http2.ts";
 import { trackUpgrades, type Upgrades } from "./upgrade.ts";
 
@@ -64,16 +65,21 @@ export function createAdapter(setup: AdapterSetup): Adapter {
 
   return {
     runtime: "node",
-    listen({ port, hostname, fd, tls, websocket, reusePort }, host): Promise<ListenAddress> {
+    listen(
+      { port, hostname, fd, tls, websocket, reusePort, listener: app },
+      host,
+    ): Promise<ListenAddress> {
       if (onBun) BunNodeContext.notice = (message) => host.log({ type: "warning", message });
       const scheme = tls ? "https" : "http";
-      if (setup.overrideGlobals) installGlobals();
+      // A listener gets node:http's objects: no globals replaced, no Request built.
+      if (setup.overrideGlobals && app === undefined) installGlobals();
       return new Promise((resolve, reject) => {
         // node:https's server is node:http's with TLS in front: same requests, same sockets.
         const bridged = fd !== undefined && onBun;
         // With TLS on Node, HTTP/2 and HTTP/1.1 on one port (ALPN decides); HTTP/1.1
         // connections get node:http's objects from it, HTTP/2 streams the compat ones.
-        const h2 = tls !== undefined && onNode;
+        // A listener (Express, Koa, Fastify) expects node:http's objects: HTTP/1.1 only.
+        const h2 = tls !== undefined && onNode && app === undefined;
         const s = h2
           ? createSecureServer({
             allowHTTP1: true,
@@ -109,13 +115,24 @@ export function createAdapter(setup: AdapterSetup): Adapter {
           if (h2 && (socket as TLSSocket).alpnProtocol === "h2") return;
           book.accept(socket);
         });
-        s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
-          try {
-            handle(host, origin, incoming, outgoing);
-          } catch (error) {
-            internalError(host, error, outgoing);
-          }
-        });
+        if (app !== undefined) {
+          const serveListener = createListenerHandle(host, book, app);
+          s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+            try {
+              serveListener(incoming, outgoing);
+            } catch (error) {
+              internalError(host, error, outgoing);
+            }
+          });
+        } else {
+          s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+            try {
+              handle(host, origin, incoming, outgoing);
+            } catch (error) {
+              internalError(host, error, outgoing);
+            }
+          });
+        }
         listener = bridged
           ? bridgeConnections(s, tls && createSecureContext({ cert: tls.cert, key: tls.key }))
           : s;
@@ -144,7 +161,12 @@ export function createAdapter(setup: AdapterSetup): Adapter {
         // net.Server's close, not http.Server's: that one also destroys every connection
         // without a parsed request, including new ones whose request is still in the kernel.
         // Idle connections are closed by the book instead (`ConnectionBook.close`).
-        NetServer.prototype.close.call(listener, () => resolve());
+        // Bun's node:http server is no net.Server (Bun 1.4.5: net.Server's close throws on it,
+        // no upstream issue found); its own close() stops accepting and closes idle
+        // connections only, letting requests in flight finish (measured).
+        if (listener instanceof NetServer) {
+          NetServer.prototype.close.call(listener, () => resolve());
+        } else (listener as Server).close(() => resolve());
         book.close();
         sessions?.close();
         upgrades?.goingAway();
