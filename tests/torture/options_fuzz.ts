@@ -53,6 +53,7 @@ const throws = (what: string) => () => {
 /** Per real option (the compiler holds it to every option of `ServeOptions`). */
 const OPTION_VALUES: { [K in keyof ServeOptions]-?: fc.Arbitrary<unknown> } = {
   fetch: option(fc.constant(hello)),
+  listener: option(fc.constant(undefined)),
   port: option(fc.constant(0), 65536, -1, 80.5, "0").filter((v) => !isValidPort(v)),
   hostname: option(fc.constant("127.0.0.1"), "", " ", "127.0.0.1 ").filter((v) => !isOtherHost(v)),
   signals: option(
@@ -131,8 +132,8 @@ function misnamed(message: string, options: unknown): string | undefined {
   const unknownKey = /^Invalid option ("(?:[^"\\]|\\.)*"): not an option of serve\(\)$/.exec(
     message,
   );
-  // `tls.cert` and `tls.key` name the tls option.
-  const named = /^Invalid ([A-Za-z]+)(?:\.[a-z]+)?: expected .+, got .+$/.exec(message);
+  // A dotted name (`tls.cert`, `readiness.checks.db`) names its first part's option.
+  const named = /^Invalid ([A-Za-z]+)(?:\.[^:\s]+)?: expected .+, got .+$/.exec(message);
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     return named?.[1] === "options" ? undefined : "options is not an object";
   }
