@@ -29,13 +29,14 @@ const db = {
 const app = Fastify();
 app.addHook("onClose", () => db.end()); // Fastify's own cleanup: run by app.close() below
 
-app.get("/", async () => "Hello from Fastify\n");
+app.get("/", (_request, reply) => reply.send("Hello from Fastify\n"));
 
 // Who is calling: Fastify's request carries Node's socket.
-app.get("/whoami", async (request) => ({
-  address: request.socket.remoteAddress,
-  port: request.socket.remotePort,
-}));
+app.get(
+  "/whoami",
+  (request, reply) =>
+    reply.send({ address: request.socket.remoteAddress, port: request.socket.remotePort }),
+);
 
 // Server-Sent Events: one `tick` a second until the client leaves or the server shuts down
 // (`server.signal` aborts when shutdown starts); then a final `bye` event and the end.

@@ -35,9 +35,6 @@ const db = {
   },
 };
 
-/** Whether shutdown has started: set once `serve()` returned (the app is built before). */
-let shutdown: AbortSignal | undefined;
-
 class AppController {
   hello(): string {
     return "Hello from NestJS\n";
@@ -49,9 +46,10 @@ class AppController {
   // Server-Sent Events: one `tick` a second until the client leaves or the server shuts down;
   // then a final `bye` event, and the observable's end ends the response.
   events(): Observable<MessageEvent> {
+    const shutdown = server.signal; // aborts when shutdown starts
     const ticks = interval(1000).pipe(
       map((n): MessageEvent => ({ type: "tick", id: String(n), data: new Date().toISOString() })),
-      takeUntil(!shutdown || shutdown.aborted ? of(0) : fromEvent(shutdown, "abort")),
+      takeUntil(shutdown.aborted ? of(0) : fromEvent(shutdown, "abort")),
     );
     const first = of<MessageEvent>({ type: "tick", data: new Date().toISOString() });
     const bye = of<MessageEvent>({ type: "bye", data: "server shutting down" });
@@ -87,8 +85,6 @@ const server = serve({
   drainTimeout: 10_000, // then in-flight requests are cut and the process exits 1
   onListen: ({ url }) => console.log(`listening on ${url}`),
 });
-
-shutdown = server.signal;
 
 // Hooks run last registered first: Nest's own shutdown (onModuleDestroy, ...), then the pool.
 server.onShutdown(() => db.end(), { name: "db" });

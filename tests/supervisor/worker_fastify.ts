@@ -13,7 +13,7 @@ import process from "node:process";
 import { serve } from "../../mod.ts";
 
 const app = Fastify();
-app.get("/", async () => `${process.pid}\n`);
+app.get("/", (_request, reply) => reply.send(`${process.pid}\n`));
 app.get<{ Querystring: { ms?: string } }>("/slow", async (request) => {
   await new Promise((resolve) => setTimeout(resolve, Number(request.query.ms ?? "500")));
   return `${process.pid}\n`;
