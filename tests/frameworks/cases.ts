@@ -28,7 +28,7 @@ const LAME_DUCK_MS = 800;
 const SLOW_MS = 1_500;
 
 /** Starts the framework fixture (Nest and Deno start slowly on a loaded machine). */
-const launch = (runtime: RuntimeName, config: FrameworkConfig): Promise<Fixture> =>
+export const launch = (runtime: RuntimeName, config: FrameworkConfig): Promise<Fixture> =>
   start(runtime, config, 30_000, FIXTURE);
 
 /** The SSE event names of a body (`message` for a block without `event:`). */
