@@ -8,9 +8,9 @@
  * @module
  */
 
-import { type IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Host } from "../../core/adapter.ts";
-import type { Passage } from "../../core/passage.ts";
+import { Passage } from "../../core/passage.ts";
 import type { NodeListener } from "../../core/types.ts";
 import type { ConnectionBook } from "./connections.ts";
 import { internalError } from "./handle.ts";
@@ -19,8 +19,6 @@ import { send } from "./response.ts";
 
 const PASSAGE = Symbol("lameduck.passage");
 type Held = ServerResponse & { [PASSAGE]?: Passage };
-
-const WRITE_HEAD = ServerResponse.prototype.writeHead;
 
 /** `headers` (a `writeHead` argument: an object, or a flat `[name, value, ...]` array) set on `res`, without `Connection`. */
 function setAllButConnection(res: ServerResponse, headers: unknown): void {
@@ -48,42 +46,47 @@ function setAllButConnection(res: ServerResponse, headers: unknown): void {
   }
 }
 
+type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+
 /**
- * `node:http`'s `ServerResponse` for one server, whose head says `Connection: close` (once,
- * replacing any `Connection` the app set, by `setHeader` or in `writeHead`'s headers) when it
- * is written after shutdown started. Every head goes through `writeHead` (an implicit head
- * too: `res.end()` calls `this.writeHead`; measured on Node 24.21, Bun 1.4.5 and Deno 2.9.6),
- * so the app's own header handling (Express, Koa, Fastify) cannot skip it. While serving, the
- * cost is one check per response.
+ * The `writeHead` lameduck puts on each listener response (an own property: Express replaces
+ * the prototype of `res` with its own, which a subclass would not survive): once shutdown
+ * started, the head says `Connection: close` exactly once, replacing any `Connection` the app
+ * set by `setHeader` or in `writeHead`'s headers. Every head goes through `this.writeHead` (an
+ * implicit one too: `res.end()` calls it; measured on Node 24.21, Bun 1.4.5 and Deno 2.9.6), so
+ * the app's own header handling (Express, Koa, Fastify) cannot skip it. The prototype's
+ * `writeHead` does the writing. While serving, the cost is one check per response.
  */
-export function closingResponse(host: Host): typeof ServerResponse {
-  const writeHead = WRITE_HEAD as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-  class ListenerResponse extends ServerResponse {
-    override writeHead(statusCode: number, ...rest: unknown[]): this {
-      if (!host.draining || this.headersSent) {
-        return writeHead.call(this, statusCode, ...rest) as this;
-      }
-      const reason = typeof rest[0] === "string" ? rest[0] : undefined;
-      setAllButConnection(this, reason === undefined ? rest[0] : rest[1]);
-      this.setHeader("connection", "close");
-      return (reason === undefined
-        ? writeHead.call(this, statusCode)
-        : writeHead.call(this, statusCode, reason)) as this;
+export function closingWriteHead(host: Host): WriteHead {
+  return function writeHead(this: ServerResponse, statusCode: unknown, reason?: unknown) {
+    const own = (Object.getPrototypeOf(this) as { writeHead: WriteHead }).writeHead;
+    if (!host.draining || this.headersSent) {
+      return own.apply(this, arguments as unknown as unknown[]);
     }
-  }
-  return ListenerResponse as unknown as typeof ServerResponse;
+    const named = typeof reason === "string";
+    setAllButConnection(this, named ? arguments[2] : reason);
+    this.setHeader("connection", "close");
+    return named ? own.call(this, statusCode, reason) : own.call(this, statusCode);
+  };
 }
 
 /** Serves one request through the listener. */
 export type ListenerHandle = (
-  host: Host,
   incoming: IncomingMessage,
   outgoing: ServerResponse,
 ) => void;
 
-/** The request path of one server serving `listener`, whose connections are in `book`. */
-export function createListenerHandle(book: ConnectionBook, listener: NodeListener): ListenerHandle {
+/**
+ * The request path of one server (whose core is `host`) serving `listener`, whose connections
+ * are in `book`.
+ */
+export function createListenerHandle(
+  host: Host,
+  book: ConnectionBook,
+  listener: NodeListener,
+): ListenerHandle {
   const serve = listener as unknown as (req: IncomingMessage, res: ServerResponse) => unknown;
+  const writeHead = closingWriteHead(host) as ServerResponse["writeHead"];
 
   /** `res` closed: the request is over (finished, or the client left). */
   function onClose(this: ServerResponse): void {
@@ -94,14 +97,14 @@ export function createListenerHandle(book: ConnectionBook, listener: NodeListene
     (this as Held)[PASSAGE]?.end();
   }
 
-  return (host, incoming, outgoing) => {
+  return (incoming, outgoing) => {
     const socket = incoming.socket;
     const connection = book.get(socket);
     if (connection) connection.active++;
     outgoing.prependListener("close", onClose);
     const admitted = host.admit(incoming.method ?? "GET", incoming.url ?? "/");
-    if (admitted instanceof Response) return answer(host, admitted, incoming, outgoing);
-    if (admitted instanceof Promise) {
+    if (!(admitted instanceof Passage)) {
+      if (!(admitted instanceof Promise)) return answer(host, admitted, incoming, outgoing);
       admitted.then(
         (response) => answer(host, response, incoming, outgoing),
         (error) => internalError(host, error, outgoing),
@@ -109,6 +112,7 @@ export function createListenerHandle(book: ConnectionBook, listener: NodeListene
       return;
     }
     (outgoing as Held)[PASSAGE] = admitted;
+    outgoing.writeHead = writeHead;
     let result: unknown;
     try {
       result = serve(incoming, outgoing);
