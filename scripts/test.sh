@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test command (`npm test`): static checks, unit tests on Deno, Bun and Node 24, the
-# contract suite against real processes of each runtime, the npm package as installed, the
-# examples and the demo, and the zero-downtime restart proof. Uses only the toolchain
+# contract suite against real processes of each runtime, the npm package as installed, real
+# frameworks' apps, the examples and the demo, and the zero-downtime restart proof. Uses only the toolchain
 # pinned in package.json (node_modules/.bin), never whatever happens to be on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +59,10 @@ step "npm package: build, pack, install; publint, attw, consumer type-checks; co
 step "documentation: code blocks type-check, links ship, documented Deno and systemd lines run as written"
 "$bin/node" --test tests/docs/*_test.ts
 
-step "examples (Hono on each runtime) and the demo"
+step "frameworks: Express, Koa, Fastify, NestJS and h3 apps through lameduck on Node; Express and h3 also on Bun and Deno"
+"$bin/node" --test --test-concurrency=2 tests/frameworks/*_test.ts
+
+step "examples (Hono, Express and h3 on each runtime; Koa, Fastify and NestJS on Node) and the demo"
 "$bin/node" --test tests/examples/*_test.ts
 
 step "zero-downtime restarts: lameduck run with Deno, Bun and Node workers"

@@ -20,11 +20,15 @@ import { type Mode, type Outcome, startLoad } from "./load.ts";
 import { LOOPBACK, supervise, type Supervisor as Running, WORKER } from "./spawn.ts";
 export const SLOW_MS = 400;
 
-/** The command that runs the worker on `runtime`. */
-export function workerCommand(runtime: RuntimeName, denoFlags: string[] = []): string[] {
+/** The command that runs `worker` (default: worker.ts) on `runtime`. */
+export function workerCommand(
+  runtime: RuntimeName,
+  denoFlags: string[] = [],
+  worker: string = WORKER,
+): string[] {
   return runtime === "deno"
-    ? [binaryOf("deno"), "run", "-A", ...denoFlags, WORKER]
-    : [binaryOf(runtime), WORKER];
+    ? [binaryOf("deno"), "run", "-A", ...denoFlags, worker]
+    : [binaryOf(runtime), worker];
 }
 
 /** A running `lameduck run`, with what its log said. */
@@ -84,6 +88,8 @@ export interface ProofParams {
   restarts?: number;
   /** Extra environment for the supervisor and its workers. */
   env?: Record<string, string>;
+  /** The worker program (an absolute path); default worker.ts. */
+  worker?: string;
 }
 
 /** What happened. */
@@ -108,8 +114,8 @@ export interface ProofResult {
 
 /** Runs one proof; never throws for a failed request (the caller asserts on the result). */
 export async function runProof(params: ProofParams): Promise<ProofResult> {
-  const { runtime, args = [], denoFlags = [], restarts = 10, env = {} } = params;
-  const sup = new Supervisor(workerCommand(runtime, denoFlags), env, args);
+  const { runtime, args = [], denoFlags = [], restarts = 10, env = {}, worker } = params;
+  const sup = new Supervisor(workerCommand(runtime, denoFlags, worker), env, args);
   try {
     const workers = Number(/--workers[= ](\d+)/.exec(args.join(" "))?.[1] ?? "1");
     await sup.until(() => sup.ready.length === workers, "the first workers to be ready");

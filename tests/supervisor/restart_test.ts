@@ -4,7 +4,8 @@
  * of the test's own with `net.ipv4.tcp_migrate_req=1`), with 1 and 2 workers, 16 clients (8
  * opening a new connection per request, 8 keeping one pooled keep-alive connection each;
  * every 8th request slow) through 10 restarts, with the worker's default options (no
- * `lameDuck`). No request may fail, every
+ * `lameDuck`); the same on Node with an Express and a Fastify worker (a framework's app as
+ * `listener`). No request may fail, every
  * restart must complete, every generation must serve, and each old generation's in-flight slow
  * requests must complete. The negative controls must fail requests, showing the test can: a
  * naive stop-then-start restart of the same worker; and `reuseport`
@@ -23,7 +24,7 @@ import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
 import { sleep, within } from "../shared/time.ts";
-import { forEachRuntime } from "../contract/runtime_selection.ts";
+import { forEachRuntime, forRuntime } from "../contract/runtime_selection.ts";
 import { type Outcome, startLoad } from "./load.ts";
 import { type ProofParams, type ProofResult, runProof, SLOW_MS } from "./proof.ts";
 
@@ -114,6 +115,37 @@ forEachRuntime("lameduck run", (runtime) => {
               ? await runProof(params)
               : await proofInNamespace(params, 1);
             check(t, what, result, workers);
+          },
+        );
+      }
+    }
+  });
+});
+
+/** Node workers serving a framework's app as `listener` (worker_express.ts, worker_fastify.ts). */
+const FRAMEWORK_WORKERS = ["express", "fastify"] as const;
+
+forRuntime("node", "lameduck run with Express and Fastify workers", () => {
+  describe("lameduck run with Express and Fastify workers (Node, listener), default worker options", () => {
+    for (const framework of FRAMEWORK_WORKERS) {
+      for (const mode of MODES.node) {
+        const skip = mode === "reuseport" && !canUnshare
+          ? "needs root and unshare for a network namespace"
+          : false;
+        test(
+          `${framework}: ${RESTARTS} restarts under 16 clients fail no request: --handover ${mode}`,
+          { skip },
+          async (t) => {
+            const params: ProofParams = {
+              runtime: "node",
+              args: ["--handover", mode],
+              restarts: RESTARTS,
+              worker: join(ROOT, "tests", "supervisor", `worker_${framework}.ts`),
+            };
+            const result = mode === "fd"
+              ? await runProof(params)
+              : await proofInNamespace(params, 1);
+            check(t, `${framework}, --handover ${mode}`, result, 1);
           },
         );
       }
