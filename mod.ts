@@ -37,6 +37,7 @@ export type {
   LifecycleEvent,
   ListenAddress,
   Logger,
+  NodeListener,
   ReadinessCheck,
   ReadinessOptions,
   RemoteAddress,

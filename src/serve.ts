@@ -89,7 +89,9 @@ export function serve(options: ServeOptions): Server {
   const runtime = detectRuntime();
   platform ??= platformFor(runtime);
   hub ??= new SignalHub(platform);
-  if (activated) return start(resolved, runtime, runtime === "node");
+  // A Node listener is served on node:http on every runtime.
+  const onNodeHttp = runtime === "node" || resolved.listener !== undefined;
+  if (activated) return start(resolved, runtime, onNodeHttp);
   activated = true;
   const { fd, notifyPath, systemd, reusePort } = takeActivation(platform);
   // Under `lameduck run`: a restart loses no keep-alive request by default; an explicit
@@ -104,11 +106,13 @@ export function serve(options: ServeOptions): Server {
   const server = start(
     resolved,
     runtime,
-    fd !== undefined || runtime === "node",
+    fd !== undefined || onNodeHttp,
     fd,
     reusePort !== undefined,
   );
-  if (fd !== undefined && runtime !== "node") warnInherited(runtime, resolved);
+  if (fd !== undefined && runtime !== "node" && resolved.listener === undefined) {
+    warnInherited(runtime, resolved);
+  }
   if (notifyPath) reportTo(notifyPath, server, resolved.exit, resolved.logger);
   // A Node worker's stderr is the supervisor's: a reader that went away must not end it.
   if (notifyPath && runtime === "node") {

@@ -8,7 +8,8 @@
 
 import type { Context } from "./context.ts";
 import type { Exchange } from "./exchange.ts";
-import type { LifecycleEvent, ListenAddress, Runtime } from "./types.ts";
+import type { Passage } from "./passage.ts";
+import type { LifecycleEvent, ListenAddress, NodeListener, Runtime } from "./types.ts";
 
 /** What the core offers an adapter for every request. */
 export interface Host {
@@ -18,6 +19,13 @@ export interface Host {
    * flight until its `end()`.
    */
   open(request: Request, ctx: Context): Exchange | Response;
+  /**
+   * Starts a request for a Node listener, by its method and its target as sent (`/path?q`):
+   * no `Request` is built. Returns the probe's or overload's answer (a `Promise` while
+   * readiness checks run: not in flight), to send instead of calling the listener; otherwise a
+   * {@linkcode Passage} that counts as in flight until its `end()`.
+   */
+  admit(method: string, target: string): Passage | Response | Promise<Response>;
   /** `true` once every response should say `Connection: close`. */
   readonly draining: boolean;
   /** The server's shutdown signal, for the adapter's {@linkcode Context}s. */
@@ -85,4 +93,6 @@ export interface ListenOptions {
   tls?: { cert: string; key: string } | undefined;
   /** Bind with `SO_REUSEPORT` (`lameduck run --handover reuseport`). */
   reusePort?: boolean;
+  /** A Node request listener to serve instead of the core's `fetch` (Node adapter only). */
+  listener?: NodeListener | undefined;
 }

@@ -37,14 +37,14 @@ export class Exchange implements Flight {
   /** Kept by {@linkcode Flights}. */
   slot = -1;
   readonly #ctx: Context;
-  readonly #flights: Flights<Exchange>;
+  readonly #flights: Flights<Flight>;
   readonly #handler: Handler;
   #state: typeof OPEN | typeof FORCED | typeof ENDED = OPEN;
   /** While `fetch`'s promise is pending: the resolve of the promise the adapter waits on. */
   #answer: ((response: Response) => void) | undefined = undefined;
   #onForce: ((reason: unknown) => void) | undefined = undefined;
 
-  constructor(flights: Flights<Exchange>, handler: Handler, request: Request, ctx: Context) {
+  constructor(flights: Flights<Flight>, handler: Handler, request: Request, ctx: Context) {
     this.#flights = flights;
     this.#handler = handler;
     this.request = request;

@@ -10,8 +10,9 @@ import type { Host } from "./adapter.ts";
 import type { Context } from "./context.ts";
 import { Exchange, type Handler } from "./exchange.ts";
 import type { Flights } from "./flights.ts";
+import { Passage } from "./passage.ts";
 import { type ProbeOptions, type ProbeParts, Probes } from "./probes.ts";
-import { overloadedResponse } from "./responses.ts";
+import { overloadedResponse, pathOf } from "./responses.ts";
 import type { LifecycleEvent } from "./types.ts";
 
 /** The {@linkcode Host} of one server. */
@@ -19,14 +20,14 @@ export class Gate implements Host {
   readonly signal: AbortSignal;
   /** Set by the server when shutdown starts. */
   draining = false;
-  readonly #flights: Flights<Exchange>;
+  readonly #flights: Flights<Exchange | Passage>;
   readonly #handler: Handler;
   /** `undefined` when no probe path is set: the request path then pays one comparison. */
   readonly #probes: Probes | undefined;
   readonly #maxInFlight: number;
 
   constructor(
-    flights: Flights<Exchange>,
+    flights: Flights<Exchange | Passage>,
     handler: Handler,
     signal: AbortSignal,
     limits: ProbeOptions & { maxInFlight: number },
@@ -58,6 +59,19 @@ export class Gate implements Host {
     return exchange;
   }
 
+  admit(method: string, target: string): Passage | Response | Promise<Response> {
+    const probes = this.#probes;
+    if (probes !== undefined) {
+      const answer = probes.answerAt(method, targetPath(target));
+      if (answer !== undefined) return answer;
+    }
+    const flights = this.#flights;
+    if (flights.size >= this.#maxInFlight) return overloadedResponse();
+    const passage = new Passage(flights);
+    flights.add(passage);
+    return passage;
+  }
+
   /**
    * A probe answer that waits (readiness checks): an exchange the adapter serves like any
    * other, but never added to the in-flight requests, so it is not counted, and the drain
@@ -67,4 +81,17 @@ export class Gate implements Host {
     const { failed, cut, log } = this.#handler;
     return new Exchange(this.#flights, { fetch: () => answer, failed, cut, log }, request, ctx);
   }
+}
+
+/**
+ * The path of a request target as the client sent it (origin-form `/path?query`, or
+ * absolute-form `http://host/path` from a proxy), without its query or fragment.
+ */
+export function targetPath(target: string): string {
+  if (target.charCodeAt(0) !== 47 /* / */) return pathOf(target);
+  for (let i = 1; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) return target.slice(0, i);
+  }
+  return target;
 }

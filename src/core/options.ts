@@ -10,6 +10,7 @@ import type {
   HookOptions,
   ListenAddress,
   Logger,
+  NodeListener,
   ServeOptions,
   ShutdownOptions,
   ShutdownSignal,
@@ -121,11 +122,79 @@ function logger(value: unknown): Logger | undefined {
   throw new TypeError(invalid("logger", 'false, "json" or a function', value));
 }
 
-function fetchHandler(value: unknown): FetchHandler {
+/** Has `value` a method named each of `names`? (Read as properties: nothing is called.) */
+function hasMethods(value: object, ...names: string[]): boolean {
+  return names.every((name) => typeof (value as Record<string, unknown>)[name] === "function");
+}
+
+/**
+ * What a Node listener or a framework's app object given as `fetch` is, and what to pass as
+ * `listener` instead; `undefined` when nothing says so. The rule (documented on
+ * `ServeOptions.listener`) reads properties only: the function is never called.
+ */
+function nodeListenerHint(value: unknown): string | undefined {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+    return undefined;
+  }
+  if (typeof value === "function") {
+    if (hasMethods(value, "handle", "use", "listen")) {
+      return "an Express or Connect app (a Node request listener): pass it as listener";
+    }
+    if (value.name === "handleRequest") {
+      return "a Node request listener (Koa's app.callback()): pass it as listener";
+    }
+    return undefined;
+  }
+  if (hasMethods(value, "routing", "ready")) {
+    return "a Fastify instance: pass listener: app.routing after await app.ready()";
+  }
+  if (hasMethods(value, "getHttpAdapter")) {
+    return "a NestJS app: pass listener: app.getHttpAdapter().getInstance() after " +
+      "await app.init()";
+  }
+  if (hasMethods(value, "callback", "use")) {
+    return "a Koa app: pass listener: app.callback()";
+  }
+  return undefined;
+}
+
+function fetchHandler(value: unknown): FetchHandler | undefined {
+  if (value === undefined) return undefined; // exactly one of fetch and listener: checkHandler
+  const hint = nodeListenerHint(value);
+  if (hint !== undefined) {
+    throw new TypeError(
+      `Invalid fetch: expected a function (request, ctx) => Response, got ${hint}`,
+    );
+  }
   if (typeof value !== "function") {
     throw new TypeError(invalid("fetch", "a function (request, ctx) => Response", value));
   }
   return value as FetchHandler;
+}
+
+function listener(value: unknown): NodeListener | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") {
+    const hint = nodeListenerHint(value);
+    const expected = "a Node request listener (req, res) => void";
+    throw new TypeError(
+      hint
+        ? `Invalid listener: expected ${expected}, got ${hint}`
+        : invalid("listener", expected, value),
+    );
+  }
+  return value as NodeListener;
+}
+
+/** Exactly one of `fetch` and `listener`. */
+function checkHandler(options: ResolvedOptions): void {
+  if (options.fetch !== undefined && options.listener !== undefined) {
+    const expected = "undefined when fetch is set (exactly one of fetch and listener)";
+    throw new TypeError(invalid("listener", expected, options.listener));
+  }
+  if (options.fetch === undefined && options.listener === undefined) {
+    throw new TypeError(invalid("fetch", "a function (request, ctx) => Response", undefined));
+  }
 }
 
 /**
@@ -135,6 +204,7 @@ function fetchHandler(value: unknown): FetchHandler {
  */
 const VALIDATORS = {
   fetch: fetchHandler,
+  listener,
   port,
   hostname,
   signals,
@@ -190,6 +260,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   resolved["set"] = set;
   const r = resolved as ResolvedOptions;
+  checkHandler(r);
   checkProbePaths(r);
   return r;
 }

@@ -86,4 +86,14 @@ export class Probes {
     if (method !== "GET" && method !== "HEAD") return undefined;
     return probe(method === "HEAD");
   }
+
+  /**
+   * The probe's answer to a request by its method and path (a Node listener's request, for
+   * which no `Request` is built), or `undefined` when it is not a probe.
+   */
+  answerAt(method: string, path: string): Response | Promise<Response> | undefined {
+    const probe = this.#paths.get(path);
+    if (probe === undefined || (method !== "GET" && method !== "HEAD")) return undefined;
+    return probe(method === "HEAD");
+  }
 }

@@ -10,6 +10,7 @@ import type { Adapter } from "./adapter.ts";
 import { type Clock, realClock, sleep } from "./clock.ts";
 import type { Exchange, Handler } from "./exchange.ts";
 import { Flights, settled } from "./flights.ts";
+import type { Passage } from "./passage.ts";
 import { Gate } from "./gate.ts";
 import { Hooks } from "./hooks.ts";
 import { Latch } from "./latch.ts";
@@ -52,6 +53,11 @@ export interface ServerParts {
   clock?: Clock;
 }
 
+/** The `fetch` of a server that serves a Node listener: never called. */
+function listenerOnly(): never {
+  throw new TypeError("fetch called on a server that serves a listener");
+}
+
 /** The `Server` returned by `serve()`, for any adapter. */
 export class LameduckServer implements Server {
   readonly runtime: Runtime;
@@ -62,7 +68,7 @@ export class LameduckServer implements Server {
   #listening: Adapter | undefined;
   #state: ServerState = "serving";
   #shutdownController = new AbortController();
-  #flights = new Flights<Exchange>();
+  #flights = new Flights<Exchange | Passage>();
   #gate: Gate;
   #hooks = new Hooks();
   #shutdown: Promise<ShutdownReport> | undefined;
@@ -81,7 +87,8 @@ export class LameduckServer implements Server {
     this.#adapter = adapter;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     const handler: Handler = {
-      fetch: options.fetch,
+      // With a `listener`, no exchange calls `fetch` (the adapter admits passages instead).
+      fetch: options.fetch ?? listenerOnly,
       failed: (error, request, stage) => this.#failed(error, request, stage),
       cut: (error, request) => this.#emit({ type: "error", error, request, stage: "send" }),
       log: (event) => this.#emit(event),
@@ -112,11 +119,12 @@ export class LameduckServer implements Server {
     });
     this.#unregister = hub.add({ onSignal: (signal) => this.#onSignal(signal) }, options.signals);
     const { port, hostname, websocket, tls } = options;
+    const listener = options.listener ? { listener: options.listener } : {};
     this.ready = adapter.then((a) =>
       a.listen(
         fd === undefined
-          ? { port, hostname, websocket, tls, ...(reusePort ? { reusePort } : {}) }
-          : { port, hostname, fd, websocket, tls },
+          ? { port, hostname, websocket, tls, ...listener, ...(reusePort ? { reusePort } : {}) }
+          : { port, hostname, fd, websocket, tls, ...listener },
         this.#gate,
       ).then((address) => {
         this.#listening = a;

@@ -71,6 +71,15 @@ export type FetchHandler = (
   ctx: RequestContext,
 ) => Response | Promise<Response>;
 
+/**
+ * A Node request listener, `(req, res) => void` with `node:http`'s `IncomingMessage` and
+ * `ServerResponse`: an Express or Connect app, Koa's `app.callback()`, Fastify's `app.routing`
+ * (after `await app.ready()`), NestJS's `app.getHttpAdapter().getInstance()` (after
+ * `await app.init()`). Typed with `never` parameters so that any two-argument listener fits
+ * without lameduck depending on `@types/node`.
+ */
+export type NodeListener = (req: never, res: never) => unknown;
+
 /** Why a shutdown started. */
 export type ShutdownReason = string;
 
@@ -200,8 +209,35 @@ export interface ReadinessOptions {
  * ```
  */
 export interface ServeOptions {
-  /** The request handler, e.g. Hono's `app.fetch`. */
-  fetch: FetchHandler;
+  /**
+   * The request handler, e.g. Hono's `app.fetch`. Exactly one of `fetch` and `listener` is
+   * given. A Node listener passed here throws a `TypeError` naming `listener` (see
+   * {@linkcode ServeOptions.listener}).
+   * @example `fetch: app.fetch` (Hono, h3)
+   */
+  fetch?: FetchHandler;
+  /**
+   * A Node request listener `(req, res)` to serve instead of `fetch` (an Express app, Koa's
+   * `app.callback()`, Fastify's `app.routing` after `await app.ready()`), on `node:http` on
+   * every runtime (Deno's and Bun's `node:http` included). It gets Node's own `req` and `res`;
+   * `server.signal` is its shutdown signal. The contract is the same as for `fetch`: probes
+   * and `maxInFlight` are answered before the listener, a request is in flight until its `res`
+   * closes (a `res.write` loop, SSE, a piped file), and every response written once shutdown
+   * started says `Connection: close` (a header of the app's own is replaced, never doubled).
+   * With `tls` it serves HTTPS over HTTP/1.1 (frameworks expect `node:http`'s objects).
+   * `onError` is not called: the listener answers its own errors; one it throws
+   * synchronously or rejects is logged and answered `500` when nothing was sent yet.
+   *
+   * What `fetch` refuses as a Node listener: a function with `handle`, `use` and `listen`
+   * methods (an Express or Connect app), a function named `handleRequest` (Koa's
+   * `app.callback()`), and objects with `callback` (a Koa app), `routing` and `ready` (a
+   * Fastify instance) or `getHttpAdapter` (a NestJS app) methods. A plain `(req, res)`
+   * function cannot be told from a `(request, ctx)` fetch handler without calling it: pass it
+   * as `listener`.
+   * @default {undefined}
+   * @example `listener: express().get("/", (_req, res) => res.send("hi"))`
+   */
+  listener?: NodeListener;
   /**
    * The port to listen on; `0` picks a free one.
    * @default {8000}

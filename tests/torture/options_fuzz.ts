@@ -53,6 +53,7 @@ const throws = (what: string) => () => {
 /** Per real option (the compiler holds it to every option of `ServeOptions`). */
 const OPTION_VALUES: { [K in keyof ServeOptions]-?: fc.Arbitrary<unknown> } = {
   fetch: option(fc.constant(hello)),
+  listener: option(fc.constant(undefined)),
   port: option(fc.constant(0), 65536, -1, 80.5, "0").filter((v) => !isValidPort(v)),
   hostname: option(fc.constant("127.0.0.1"), "", " ", "127.0.0.1 ").filter((v) => !isOtherHost(v)),
   signals: option(

@@ -22,6 +22,7 @@ import type { ListenAddress } from "../../core/types.ts";
 import { ConnectionBook, FIRST_REQUEST_GRACE_MS } from "./connections.ts";
 import { installGlobals } from "./globals.ts";
 import { createHandle, internalError } from "./handle.ts";
+import { closingResponse, createListenerHandle } from "./listener.ts";
 import { H2Request, H2Response, type Sessions, trackSessions } from "./http2.ts";
 import { trackUpgrades, type Upgrades } from "./upgrade.ts";
 
@@ -63,15 +64,21 @@ export function createAdapter(setup: AdapterSetup): Adapter {
 
   return {
     runtime: "node",
-    listen({ port, hostname, fd, tls, websocket, reusePort }, host): Promise<ListenAddress> {
+    listen(
+      { port, hostname, fd, tls, websocket, reusePort, listener: app },
+      host,
+    ): Promise<ListenAddress> {
       const scheme = tls ? "https" : "http";
-      if (setup.overrideGlobals) installGlobals();
+      // A listener gets node:http's objects: no globals replaced, no Request built.
+      if (setup.overrideGlobals && app === undefined) installGlobals();
       return new Promise((resolve, reject) => {
         // node:https's server is node:http's with TLS in front: same requests, same sockets.
         const bridged = fd !== undefined && onBun;
         // With TLS on Node, HTTP/2 and HTTP/1.1 on one port (ALPN decides); HTTP/1.1
         // connections get node:http's objects from it, HTTP/2 streams the compat ones.
-        const h2 = tls !== undefined && onNode;
+        // A listener (Express, Koa, Fastify) expects node:http's objects: HTTP/1.1 only.
+        const h2 = tls !== undefined && onNode && app === undefined;
+        const options = app === undefined ? {} : { ServerResponse: closingResponse(host) };
         const s = h2
           ? createSecureServer({
             allowHTTP1: true,
@@ -84,8 +91,8 @@ export function createAdapter(setup: AdapterSetup): Adapter {
             Http2ServerResponse: H2Response,
           }) as unknown as Server
           : tls && !bridged
-          ? createHttpsServer({ cert: tls.cert, key: tls.key }) as unknown as Server
-          : createServer();
+          ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }) as unknown as Server
+          : createServer(options);
         server = s;
         if (h2) {
           const tracked = sessions = trackSessions(FIRST_REQUEST_GRACE_MS);
@@ -107,13 +114,24 @@ export function createAdapter(setup: AdapterSetup): Adapter {
           if (h2 && (socket as TLSSocket).alpnProtocol === "h2") return;
           book.accept(socket);
         });
-        s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
-          try {
-            handle(host, origin, incoming, outgoing);
-          } catch (error) {
-            internalError(host, error, outgoing);
-          }
-        });
+        if (app !== undefined) {
+          const serveListener = createListenerHandle(book, app);
+          s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+            try {
+              serveListener(host, incoming, outgoing);
+            } catch (error) {
+              internalError(host, error, outgoing);
+            }
+          });
+        } else {
+          s.on("request", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+            try {
+              handle(host, origin, incoming, outgoing);
+            } catch (error) {
+              internalError(host, error, outgoing);
+            }
+          });
+        }
         listener = bridged
           ? bridgeConnections(s, tls && createSecureContext({ cert: tls.cert, key: tls.key }))
           : s;
