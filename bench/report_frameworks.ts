@@ -197,7 +197,7 @@ export function f3Section(r: RestartsResults): string {
     `${c.pauseMs} ms apart. ${median(RESTARTERS.map((s) => r.runs[s]?.length ?? 0))} rounds, ` +
     "the sides alternating. Failed requests per run (median, min–max), per client kind for " +
     "each run, and by error over all runs; restart time is the command (signal / `pm2 " +
-    "reload`) to done, over every restart. PM2 runs with its own `PM2_HOME` (a temporary " +
+    "reload`, which includes the start of PM2's CLI) to done, over every restart. PM2 runs with its own `PM2_HOME` (a temporary " +
     "folder); its daemon is killed at the end.",
     "",
     commands([r.commands.lameduck!, r.commands.pm2!], "pm2"),

@@ -25,14 +25,23 @@ import { drainOnce, type DrainRun, type DrainRunConfig } from "./drain.ts";
 
 const SCRIPT = "bench/servers/express_peers.ts";
 
-/** The peers, in report order, with what they are. */
+/** The peers, in report order: what they are, and the server's environment. */
 export const PEERS = [
-  { id: "lameduck", label: "Express + lameduck (`serve({ listener })`)" },
-  { id: "http-terminator", label: "Express + http-terminator 3.2.0" },
-  { id: "terminus", label: "Express + @godaddy/terminus 4.12.1" },
-  { id: "stoppable", label: "Express + stoppable 1.1.0" },
-  { id: "close-with-grace", label: "Express + close-with-grace 2.5.0" },
-  { id: "fastify-close", label: 'Fastify `close()`, `forceCloseConnections: "idle"`' },
+  { id: "lameduck", label: "Express + lameduck (`serve({ listener })`)", env: {} },
+  {
+    id: "lameduck-window",
+    label: "Express + lameduck, `lameDuck: 1000` (behind a load balancer)",
+    env: { BENCH_PEER: "lameduck", BENCH_LAME_DUCK_MS: "1000" },
+  },
+  { id: "http-terminator", label: "Express + http-terminator 3.2.0", env: {} },
+  { id: "terminus", label: "Express + @godaddy/terminus 4.12.1", env: {} },
+  { id: "stoppable", label: "Express + stoppable 1.1.0", env: {} },
+  { id: "close-with-grace", label: "Express + close-with-grace 2.5.0", env: {} },
+  {
+    id: "fastify-close",
+    label: 'Fastify `close()`, `forceCloseConnections: "idle"`',
+    env: {},
+  },
 ] as const;
 
 /** Settings of F2. */
@@ -70,10 +79,11 @@ export interface PeersResults {
   config: PeersConfig;
 }
 
-const envOf = (peer: string, c: PeersConfig) => ({
-  BENCH_PEER: peer,
-  BENCH_DEADLINE_MS: String(c.deadlineMs),
-});
+/** The server's environment for `peer` (an id of {@linkcode PEERS}). */
+function envOf(peer: string, c: PeersConfig): Record<string, string> {
+  const spec = PEERS.find((p) => p.id === peer)!;
+  return { BENCH_PEER: peer, BENCH_DEADLINE_MS: String(c.deadlineMs), ...spec.env };
+}
 
 async function exitAfter(server: Server, signalAt: number, c: PeersConfig): Promise<PeerExit> {
   const left = Math.max(0, c.killAfterMs - (now() - signalAt));

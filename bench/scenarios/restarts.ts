@@ -209,7 +209,9 @@ export async function runRestarts(
 ): Promise<RestartsResults> {
   const runs: Record<string, RestartRun[]> = { lameduck: [], pm2: [] };
   const lameduckCommand = `BENCH_FRAMEWORK=express BENCH_PID_BODY=1 BENCH_SERVE=lameduck ` +
-    `node src/supervisor/cli.ts run --port 0 --workers 2 -- ${commandOf("node", SCRIPT).join(" ")}`;
+    `node src/supervisor/cli.ts run --port 0 --host 127.0.0.1 --workers 2 -- ${
+      commandOf("node", SCRIPT).join(" ")
+    }`;
   const commands = {
     lameduck: `${lameduckCommand}   # then SIGHUP to the supervisor, ${config.restarts} times`,
     pm2: `pm2 start ecosystem.config.cjs   # module.exports = ${

@@ -4,8 +4,8 @@
  * defaults except the deadline, set to `BENCH_DEADLINE_MS` (400 ms unless set) wherever the
  * library offers one:
  *
- * - `lameduck`: `serve({ listener: app, drainTimeout })`; lameduck handles SIGTERM and exits
- *   (0 graceful, 1 forced);
+ * - `lameduck`: `serve({ listener: app, drainTimeout })` (and `lameDuck: BENCH_LAME_DUCK_MS`,
+ *   0 unless set); lameduck handles SIGTERM and exits (0 graceful, 1 forced);
  * - `http-terminator`: `createHttpTerminator({ server, gracefulTerminationTimeout })`, and on
  *   SIGTERM `await terminate()`, then exit 0;
  * - `terminus`: `createTerminus(server, { timeout })`; terminus handles SIGTERM and, when done,
@@ -57,6 +57,7 @@ if (peer === "lameduck") {
   serve({
     listener: expressApp(),
     drainTimeout: deadline,
+    lameDuck: numberEnv("BENCH_LAME_DUCK_MS", 0),
     port: 0,
     hostname,
     logger: false,
