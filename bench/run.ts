@@ -9,8 +9,8 @@
  * `frameworks`, `peers` and `pm2` (Express, Fastify, Koa and their shutdown peers) run on Node
  * only, when `--runtimes` includes it. `--quick` (1 round, short durations, for validation) and
  * partial runs (`--only`, `--runtimes`) write to .tmp/bench/ unless `--out` is given, so bench/
- * always holds one complete run. The
- * full run takes about 10 minutes. Progress goes to stderr. Exits 1 when a scenario failed.
+ * always holds one complete run. The full run takes about 35 minutes (`frameworks`, `peers` and
+ * `pm2` about 8 of them). Progress goes to stderr. Exits 1 when a scenario failed.
  *
  * @module
  */

@@ -87,7 +87,7 @@ function envOf(peer: string, c: PeersConfig): Record<string, string> {
 
 async function exitAfter(server: Server, signalAt: number, c: PeersConfig): Promise<PeerExit> {
   const left = Math.max(0, c.killAfterMs - (now() - signalAt));
-  let exit: Exit | undefined = await Promise.race([
+  const exit: Exit | undefined = await Promise.race([
     server.exited,
     sleep(left).then(() => undefined),
   ]);
