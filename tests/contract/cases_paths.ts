@@ -27,7 +27,7 @@ export type Path = typeof PATHS[number];
 let pem: { cert: string; key: string } | undefined;
 
 /** A self-signed certificate for 127.0.0.1, made once per test process (never committed). */
-function certificate(): { cert: string; key: string } {
+export function certificate(): { cert: string; key: string } {
   if (pem) return pem;
   const made = makeCertificates();
   try {
@@ -73,7 +73,7 @@ export async function withPath(
 }
 
 /** GET over TLS, trusting the test certificate only. */
-function httpsGet(
+export function httpsGet(
   port: number,
   path: string,
   ca: string,

@@ -19,6 +19,8 @@ import { deadlineCases } from "./cases_deadline.ts";
 import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
+import { listenerCases } from "./cases_listener.ts";
+import { listenerPathCases } from "./cases_listener_paths.ts";
 import { pathCases } from "./cases_paths.ts";
 import { probeCases } from "./cases_probes.ts";
 import { promiseCases } from "./cases_promises.ts";
@@ -53,5 +55,7 @@ function defineFor(runtime: RuntimeName): void {
     sendCases(runtime);
     pathCases(runtime);
     urlCases(runtime);
+    listenerCases(runtime);
+    listenerPathCases(runtime);
   });
 }

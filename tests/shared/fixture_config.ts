@@ -59,6 +59,11 @@ export interface FixtureConfig extends JsonServeOptions {
   readinessChecks?: { timeout: number };
   /** `logger: "json"` instead of the `log` lines on stdout: the JSON lines go to stderr. */
   jsonLogger?: boolean;
+  /**
+   * Serve the plain Node request listener of fixture/listener_app.ts (`serve({ listener })`,
+   * `websocket` a `ws` upgrade) instead of the Hono app's `fetch`.
+   */
+  listener?: boolean;
 }
 
 /** A cleanup hook of the torture fixture, on one of its servers. */
