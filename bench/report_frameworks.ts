@@ -17,6 +17,7 @@ import { median, ratios, ratioSpan, span, summarize, verdict } from "./stats.ts"
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 const ms = (x: number): string => `${Math.round(x)}`;
 const micro = (x: number): string => x.toFixed(1);
+const roundsText = (n: number): string => (n === 1 ? "1 round" : `${n} rounds`);
 
 const OWN: Record<string, string> = {
   express: "Express `app.listen`",
@@ -56,7 +57,9 @@ export function f1Section(t: FrameworksResults): string {
     "The same app object (`bench/servers/framework_apps.ts`: `GET /` answers `hello world` " +
     "the framework's usual way) served by lameduck's `serve({ listener })` with its defaults " +
     "and by the framework's own `listen`, in the same round (the six servers interleaved, the " +
-    `order rotated round by round; ${t.config.rounds} rounds). req/s ratio = lameduck / own \`listen\`; CPU ratio = own / lameduck of the ` +
+    `order rotated round by round; ${
+      roundsText(t.config.rounds)
+    }). req/s ratio = lameduck / own \`listen\`; CPU ratio = own / lameduck of the ` +
     "server's CPU time per request (all threads, /proc; steadier than req/s on a shared " +
     "machine; ≥ 1 means lameduck costs no more). Median of the rounds (min–max). Target ≥ 0.97 " +
     "for both.",
@@ -133,14 +136,19 @@ export function f2Section(p: PeersResults): string {
     "terminus `timeout`, stoppable's `grace`, close-with-grace `delay`; Fastify's `close()` has " +
     "none). Where the library installs no signal handler, a SIGTERM handler calls it and exits " +
     "when it resolves (bench/servers/express_peers.ts says how, per library). Each case on a " +
-    `freshly started server; ${median(Object.values(p.runs).map((r) => r.idle.length))} rounds, ` +
+    `freshly started server; ${
+      roundsText(median(Object.values(p.runs).map((r) => r.idle.length)))
+    }, ` +
     "peers rotated. Times from the driver's SIGTERM to the exit it sees, in ms: median " +
-    `(min–max). A process still there ${c.killAfterMs} ms after the signal is SIGKILLed.`,
+    `(min–max). A process still there ${c.killAfterMs} ms after the signal is SIGKILLed. ` +
+    '"exit SIGTERM": ended by the signal, which terminus re-raises when done (its default).',
     "",
     `- **In flight**: \`GET /slow?ms=${c.slowMs}\`, SIGTERM ${c.signalAfterMs} ms after it was ` +
     "sent: completed with `200`?",
     `- **Idle keep-alive**: ${c.idleConnections} connections completed a request each and sat ` +
-    `idle ${c.idleMs} ms, next to one silent connection (P2's case).`,
+    `idle ${c.idleMs} ms, next to one silent connection (P2's case). lameduck gives a ` +
+    "connection that has not sent its first request 250 ms from its accept before closing it " +
+    "(a request in transit is not reset); the others close it at once or never.",
     `- **Deaf handler**: \`GET /deaf\` never answers; SIGTERM ${c.signalAfterMs} ms after it: ` +
     `exit time and code at the ${c.deadlineMs} ms deadline.`,
     `- **Load balancer**: P3's load, ${c.connections} pooled keep-alive clients at full speed ` +
@@ -194,7 +202,9 @@ export function f3Section(r: RestartsResults): string {
     `load.ts), ${c.clientsPerKind} clients opening a new connection per request and ` +
     `${c.clientsPerKind} keeping one pooled keep-alive connection each, every 8th request ` +
     `${c.slowMs} ms slow; ${c.restarts} restarts, each once the previous one is done, ` +
-    `${c.pauseMs} ms apart. ${median(RESTARTERS.map((s) => r.runs[s]?.length ?? 0))} rounds, ` +
+    `${c.pauseMs} ms apart. ${
+      roundsText(median(RESTARTERS.map((s) => r.runs[s]?.length ?? 0)))
+    }, ` +
     "the sides alternating. Failed requests per run (median, min–max), per client kind for " +
     "each run, and by error over all runs; restart time is the command (signal / `pm2 " +
     "reload`, which includes the start of PM2's CLI) to done, over every restart. PM2 runs with its own `PM2_HOME` (a temporary " +
