@@ -107,6 +107,7 @@ export function f2Section(p: PeersResults): string {
     const r = p.runs[id]!;
     const done = r.inflight.filter((x) => x.outcome === "200").length;
     const outcomes = [...new Set(r.inflight.map((x) => x.outcome))].join(", ");
+    const told = r.inflight.filter((x) => x.outcome === "200" && x.toldClose).length;
     const failed = r.load.map((x) => x.failedEstablished + x.failedNew);
     const refused = r.load.reduce((a, x) => a + x.refused, 0);
     const kinds: Record<string, number> = {};
@@ -118,7 +119,7 @@ export function f2Section(p: PeersResults): string {
       label,
       `${done}/${r.inflight.length} completed${
         done < r.inflight.length ? ` (${outcomes})` : ""
-      }; ` +
+      }, ${told}/${done} with \`Connection: close\`; ` +
       exitText(r.inflight),
       exitText(r.idle),
       `${exitText(r.deaf)}; client saw ${[...new Set(r.deaf.map((x) => x.outcome))].join(", ")}`,
@@ -144,7 +145,8 @@ export function f2Section(p: PeersResults): string {
     '"exit SIGTERM": ended by the signal, which terminus re-raises when done (its default).',
     "",
     `- **In flight**: \`GET /slow?ms=${c.slowMs}\`, SIGTERM ${c.signalAfterMs} ms after it was ` +
-    "sent: completed with `200`?",
+    "sent: completed with `200`? Did its response say `Connection: close` (else the client " +
+    "may reuse a connection the server is about to close)?",
     `- **Idle keep-alive**: ${c.idleConnections} connections completed a request each and sat ` +
     `idle ${c.idleMs} ms, next to one silent connection (P2's case). lameduck gives a ` +
     "connection that has not sent its first request 250 ms from its accept before closing it " +

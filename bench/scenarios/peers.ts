@@ -67,6 +67,8 @@ export interface PeerExit {
 /** The in-flight case: the exit, and what the request got (`200` or the failure kind). */
 export interface InflightRun extends PeerExit {
   outcome: string;
+  /** The response said `Connection: close` (the client will not reuse the connection). */
+  toldClose: boolean;
 }
 
 /** The raw results: `runs[peer]`, one entry per round and case. */
@@ -108,10 +110,13 @@ async function requestThenSignal(peer: string, path: string, c: PeersConfig): Pr
   let conn: Connection | undefined;
   try {
     conn = await Connection.connect(server.port);
-    const reply = conn.get(c.killAfterMs + 5_000, path).then((r) => String(r.status), outcomeOf);
+    const reply = conn.get(c.killAfterMs + 5_000, path).then(
+      (r) => ({ outcome: String(r.status), toldClose: r.close }),
+      (error) => ({ outcome: outcomeOf(error), toldClose: false }),
+    );
     await sleep(c.signalAfterMs);
     const exit = await exitAfter(server, server.kill("SIGTERM"), c);
-    return { ...exit, outcome: await reply };
+    return { ...exit, ...await reply };
   } finally {
     server.kill("SIGKILL");
     conn?.destroy();
@@ -147,7 +152,7 @@ export async function runPeers(
   }
   const failed = (what: string) => (error: unknown): InflightRun => {
     progress(`F2: ${what} failed: ${error}`);
-    return { exitMs: NaN, exit: "failed", outcome: "failed" };
+    return { exitMs: NaN, exit: "failed", outcome: "failed", toldClose: false };
   };
   for (let round = 0; round < config.rounds; round++) {
     for (const p of rotate(PEERS, round)) {
@@ -169,7 +174,9 @@ export async function runPeers(
       ) as [InflightRun, PeerExit, InflightRun, DrainRun | undefined];
       const ms = (x: PeerExit) => `${Number.isFinite(x.exitMs) ? Math.round(x.exitMs) : "n/a"} ms`;
       progress(
-        `${at}: in flight ${inflight.outcome}, exit ${inflight.exit} after ${ms(inflight)}; ` +
+        `${at}: in flight ${inflight.outcome}${
+          inflight.toldClose ? " (close)" : ""
+        }, exit ${inflight.exit} after ${ms(inflight)}; ` +
           `idle exit ${idle.exit} after ${ms(idle)}; deaf ${deaf.outcome}, exit ${deaf.exit} ` +
           `after ${ms(deaf)}; load failed ${
             load ? load.failedEstablished + load.failedNew : "n/a"
