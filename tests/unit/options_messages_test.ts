@@ -12,7 +12,56 @@ import { resolveHook, resolveOptions, resolveShutdown } from "../../src/core/opt
 
 const f = () => new Response("x");
 
+/** An Express or Connect app's shape: a function with `handle`, `use` and `listen` methods. */
+const expressLike = Object.assign((_req: unknown, _res: unknown) => {}, {
+  handle() {},
+  use() {},
+  listen() {},
+});
+const listener = (_req: unknown, _res: unknown) => {};
+
 const CASES: [string, () => unknown, "TypeError" | "RangeError", string][] = [
+  [
+    "an Express app as fetch",
+    () => resolveOptions({ fetch: expressLike }),
+    "TypeError",
+    "Invalid fetch: expected a function (request, ctx) => Response, got an Express or Connect " +
+    "app (a Node request listener): pass it as listener",
+  ],
+  [
+    "Koa's callback() as fetch",
+    () => resolveOptions({ fetch: function handleRequest(_req: unknown, _res: unknown) {} }),
+    "TypeError",
+    "Invalid fetch: expected a function (request, ctx) => Response, got a Node request " +
+    "listener (Koa's app.callback()): pass it as listener",
+  ],
+  [
+    "a Fastify instance as listener",
+    () => resolveOptions({ listener: { routing() {}, ready() {} } }),
+    "TypeError",
+    "Invalid listener: expected a Node request listener (req, res) => void, got a Fastify " +
+    "instance: pass listener: app.routing after await app.ready()",
+  ],
+  [
+    "a Koa app as fetch",
+    () => resolveOptions({ fetch: { callback() {}, use() {} } }),
+    "TypeError",
+    "Invalid fetch: expected a function (request, ctx) => Response, got a Koa app: pass " +
+    "listener: app.callback()",
+  ],
+  [
+    "listener not a function",
+    () => resolveOptions({ listener: 1 }),
+    "TypeError",
+    "Invalid listener: expected a Node request listener (req, res) => void, got 1",
+  ],
+  [
+    "both fetch and listener",
+    () => resolveOptions({ fetch: f, listener }),
+    "TypeError",
+    "Invalid listener: expected undefined when fetch is set (exactly one of fetch and " +
+    "listener), got a function",
+  ],
   [
     "options null",
     () => resolveOptions(null),

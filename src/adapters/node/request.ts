@@ -113,6 +113,7 @@ export function discardBody(incoming: IncomingMessage): void {
 
 /**
  * The request body; `highWaterMark: 0` keeps `incoming` paused until someone reads. A body
+ * already read from `incoming` by someone else errors the stream with a `TypeError`. A body
  * that fully arrived stays readable after the client disconnected: Node then destroys
  * `incoming` with `Error: aborted`, but `incoming.complete` is set and `read()` still returns
  * what it buffered (Deno, Bun and `@hono/node-server` return such a body too).
@@ -124,6 +125,15 @@ export function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array
   let settled = false;
   return new ReadableStream<Uint8Array>({
     start(controller): void {
+      // Read from `incoming` before the body was asked for (`ctx.incoming.on("data")`, `for
+      // await`): the bytes are gone. The platform's error for a used body, never an empty one.
+      if (incoming.readableDidRead || incoming.readableEnded) {
+        settled = true;
+        controller.error(
+          new TypeError("Body is unusable: the request body was already read from ctx.incoming"),
+        );
+        return;
+      }
       const finish = (error?: Error): void => {
         if (settled) return;
         settled = true;
