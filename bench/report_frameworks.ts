@@ -197,7 +197,8 @@ export function f3Section(r: RestartsResults): string {
     `## F3: ${c.restarts} restarts under load, \`lameduck run\` / PM2 (Node)`,
     "",
     "The same Express app (`bench/servers/framework.ts`) on both sides: under `lameduck run " +
-    "--workers 2` as `serve({ listener: app })` with lameduck's defaults, restarted by SIGHUP; " +
+    "--workers 2` (its default hand-over, `fd` on Node) as `serve({ listener: app })` with " +
+    "lameduck's defaults, restarted by SIGHUP; " +
     "under PM2's cluster mode with 2 instances as `app.listen(PORT)` with " +
     '`process.send("ready")` and `server.close()` on SIGINT (PM2\'s `wait_ready`, otherwise ' +
     `its defaults), restarted by \`pm2 reload\`. Load: the restart proof's (tests/supervisor/` +
