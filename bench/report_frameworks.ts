@@ -62,7 +62,7 @@ export function f1Section(t: FrameworksResults): string {
     }). req/s ratio = lameduck / own \`listen\`; CPU ratio = own / lameduck of the ` +
     "server's CPU time per request (all threads, /proc; steadier than req/s on a shared " +
     "machine; ≥ 1 means lameduck costs no more). Median of the rounds (min–max). Target ≥ 0.97 " +
-    "for both.",
+    `for both. Versions: ${t.versions}.`,
     "",
     commands([
       ...FRAMEWORKS.flatMap((f) => [t.commands[`${f}/listen`]!, t.commands[`${f}/lameduck`]!]),
@@ -142,7 +142,8 @@ export function f2Section(p: PeersResults): string {
     }, ` +
     "peers rotated. Times from the driver's SIGTERM to the exit it sees, in ms: median " +
     `(min–max). A process still there ${c.killAfterMs} ms after the signal is SIGKILLed. ` +
-    '"exit SIGTERM": ended by the signal, which terminus re-raises when done (its default).',
+    '"exit SIGTERM": ended by the signal, which terminus re-raises when done (its default). ' +
+    `Versions: ${p.versions}.`,
     "",
     `- **In flight**: \`GET /slow?ms=${c.slowMs}\`, SIGTERM ${c.signalAfterMs} ms after it was ` +
     "sent: completed with `200`? Did its response say `Connection: close` (else the client " +
@@ -211,7 +212,7 @@ export function f3Section(r: RestartsResults): string {
     "the sides alternating. Failed requests per run (median, min–max), per client kind for " +
     "each run, and by error over all runs; restart time is the command (signal / `pm2 " +
     "reload`, which includes the start of PM2's CLI) to done, over every restart. PM2 runs with its own `PM2_HOME` (a temporary " +
-    "folder); its daemon is killed at the end.",
+    `folder); its daemon is killed at the end. Versions: ${r.versions}.`,
     "",
     commands([r.commands.lameduck!, r.commands.pm2!], "pm2"),
     "",

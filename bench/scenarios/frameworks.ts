@@ -8,7 +8,7 @@
  * @module
  */
 
-import { commandOf, processCpuUs, startServer, stopServer } from "../proc.ts";
+import { commandOf, packageVersions, processCpuUs, startServer, stopServer } from "../proc.ts";
 import type { Series } from "./throughput.ts";
 import { FRAMEWORKS } from "../servers/framework_apps.ts";
 import { rotate } from "../stats.ts";
@@ -35,6 +35,8 @@ export interface FrameworksResults {
   series: Record<string, Series>;
   commands: Record<string, string>;
   wrkCommand: string;
+  /** The frameworks' versions, e.g. `express 5.3.0, ...`. */
+  versions: string;
   config: Omit<FrameworksConfig, "wrk">;
 }
 
@@ -93,6 +95,7 @@ export async function runFrameworks(
     series,
     commands,
     wrkCommand: `wrk -t1 -c${config.connections} -d${config.seconds}s http://127.0.0.1:$PORT/`,
+    versions: packageVersions(FRAMEWORKS),
     config: rest,
   };
 }

@@ -19,7 +19,15 @@
  */
 
 import { Connection, RequestFailed } from "../client.ts";
-import { commandOf, type Exit, now, type Server, sleep, startServer } from "../proc.ts";
+import {
+  commandOf,
+  type Exit,
+  now,
+  packageVersions,
+  type Server,
+  sleep,
+  startServer,
+} from "../proc.ts";
 import { rotate } from "../stats.ts";
 import { drainOnce, type DrainRun, type DrainRunConfig } from "./drain.ts";
 
@@ -33,10 +41,10 @@ export const PEERS = [
     label: "Express + lameduck, `lameDuck: 1000` (behind a load balancer)",
     env: { BENCH_PEER: "lameduck", BENCH_LAME_DUCK_MS: "1000" },
   },
-  { id: "http-terminator", label: "Express + http-terminator 3.2.0", env: {} },
-  { id: "terminus", label: "Express + @godaddy/terminus 4.12.1", env: {} },
-  { id: "stoppable", label: "Express + stoppable 1.1.0", env: {} },
-  { id: "close-with-grace", label: "Express + close-with-grace 2.5.0", env: {} },
+  { id: "http-terminator", label: "Express + http-terminator", env: {} },
+  { id: "terminus", label: "Express + @godaddy/terminus", env: {} },
+  { id: "stoppable", label: "Express + stoppable", env: {} },
+  { id: "close-with-grace", label: "Express + close-with-grace", env: {} },
   {
     id: "fastify-close",
     label: 'Fastify `close()`, `forceCloseConnections: "idle"`',
@@ -78,6 +86,8 @@ export interface PeersResults {
     { inflight: InflightRun[]; idle: PeerExit[]; deaf: InflightRun[]; load: DrainRun[] }
   >;
   commands: Record<string, string>;
+  /** The packages' versions, e.g. `express 5.3.0, ...`. */
+  versions: string;
   config: PeersConfig;
 }
 
@@ -184,5 +194,13 @@ export async function runPeers(
       );
     }
   }
-  return { runs, commands, config };
+  const versions = packageVersions([
+    "express",
+    "fastify",
+    "http-terminator",
+    "@godaddy/terminus",
+    "stoppable",
+    "close-with-grace",
+  ]);
+  return { runs, commands, versions, config };
 }

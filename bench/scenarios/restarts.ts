@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { type Load, type Mode, startLoad } from "../../tests/supervisor/load.ts";
-import { commandOf, now, ROOT, sleep, stopServer } from "../proc.ts";
+import { commandOf, now, packageVersions, ROOT, sleep, stopServer } from "../proc.ts";
 import { rotate } from "../stats.ts";
 import { startSupervised } from "./supervised.ts";
 
@@ -59,6 +59,8 @@ export interface RestartRun {
 export interface RestartsResults {
   runs: Record<string, RestartRun[]>;
   commands: Record<string, string>;
+  /** The packages' versions, e.g. `express 5.3.0, pm2 7.0.4`. */
+  versions: string;
   config: RestartsConfig;
 }
 
@@ -243,5 +245,5 @@ export async function runRestarts(
   } finally {
     await pm2.end();
   }
-  return { runs, commands, config };
+  return { runs, commands, versions: packageVersions(["express", "pm2"]), config };
 }
