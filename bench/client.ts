@@ -43,6 +43,7 @@ export class Connection {
   #buf: Buffer = Buffer.alloc(0);
   #pending: Pending | undefined;
   #request: Buffer;
+  #port: number;
   #sawEnd = false;
   #error: string | undefined;
   /** Resolves when the socket is closed. */
@@ -50,6 +51,7 @@ export class Connection {
 
   private constructor(socket: net.Socket, port: number) {
     this.socket = socket;
+    this.#port = port;
     this.#request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     socket.on("data", (chunk: Buffer) => {
       this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
@@ -97,12 +99,19 @@ export class Connection {
     return !s.destroyed && !this.#sawEnd && !s.readableEnded && s.writable;
   }
 
-  /** Sends `GET /` and resolves with the response; rejects with {@linkcode RequestFailed}. */
-  get(timeoutMs = 10_000): Promise<Reply> {
+  /**
+   * Sends `GET <path>` (`/` unless given) and resolves with the response; rejects with
+   * {@linkcode RequestFailed}.
+   */
+  get(timeoutMs = 10_000, path = "/"): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => this.#fail(new RequestFailed("timeout")), timeoutMs);
       this.#pending = { resolve, reject, timer };
-      this.socket.write(this.#request);
+      this.socket.write(
+        path === "/"
+          ? this.#request
+          : `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${this.#port}\r\n\r\n`,
+      );
     });
   }
 

@@ -183,6 +183,17 @@ export function loadAverage(): [number, number, number] {
   return [a ?? NaN, b ?? NaN, c ?? NaN];
 }
 
+/** The installed version of npm package `name` (its package.json under node_modules/). */
+export function packageVersion(name: string): string {
+  const file = join(ROOT, "node_modules", name, "package.json");
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
+/** `name version` of each package, for RESULTS.md. */
+export function packageVersions(names: readonly string[]): string {
+  return names.map((n) => `${n} ${packageVersion(n)}`).join(", ");
+}
+
 /** `--version` of a runtime's pinned binary, first line. */
 export async function versionOf(runtime: Runtime): Promise<string> {
   const child = spawnChild([`node_modules/.bin/${runtime}`, "--version"]);

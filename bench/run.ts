@@ -3,12 +3,14 @@
  * clients on 127.0.0.1. Writes `results.json` (every sample) and `RESULTS.md` (tables with
  * medians, min–max and ratios, and the exact commands) to bench/.
  *
- *     node bench/run.ts [--quick] [--only=p1,p2,p3,p5,p6,memory,profile] [--runtimes=deno,bun,node]
- *                       [--rounds=N] [--out=DIR]
+ *     node bench/run.ts [--quick] [--only=p1,p2,p3,p5,p6,memory,profile,frameworks,peers,pm2]
+ *                       [--runtimes=deno,bun,node] [--rounds=N] [--out=DIR]
  *
- * `--quick` (1 round, short durations, for validation) and partial runs (`--only`, `--runtimes`)
- * write to .tmp/bench/ unless `--out` is given, so bench/ always holds one complete run. The
- * full run takes about 10 minutes. Progress goes to stderr. Exits 1 when a scenario failed.
+ * `frameworks`, `peers` and `pm2` (Express, Fastify, Koa and their shutdown peers) run on Node
+ * only, when `--runtimes` includes it. `--quick` (1 round, short durations, for validation) and
+ * partial runs (`--only`, `--runtimes`) write to .tmp/bench/ unless `--out` is given, so bench/
+ * always holds one complete run. The full run takes about 35 minutes (`frameworks`, `peers` and
+ * `pm2` about 8 of them). Progress goes to stderr. Exits 1 when a scenario failed.
  *
  * @module
  */
@@ -40,12 +42,27 @@ import { runThroughput, type ThroughputResults } from "./scenarios/throughput.ts
 import { runSupervised, type SupervisedResults } from "./scenarios/supervised.ts";
 import { p6Section, p7Section } from "./report_supervised.ts";
 import { findWrk } from "./wrk.ts";
+import { f1Section, f2Section, f3Section } from "./report_frameworks.ts";
+import { type FrameworksResults, runFrameworks } from "./scenarios/frameworks.ts";
+import { type PeersResults, runPeers } from "./scenarios/peers.ts";
+import { type RestartsResults, runRestarts } from "./scenarios/restarts.ts";
 
 function option(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
-const SCENARIOS = ["p1", "p2", "p3", "p5", "p6", "memory", "profile"] as const;
+const SCENARIOS = [
+  "p1",
+  "p2",
+  "p3",
+  "p5",
+  "p6",
+  "memory",
+  "profile",
+  "frameworks",
+  "peers",
+  "pm2",
+] as const;
 const quick = process.argv.includes("--quick");
 const only = option("only")?.split(",") ?? [...SCENARIOS];
 const runtimes = (option("runtimes")?.split(",") ?? [...RUNTIMES]) as Runtime[];
@@ -75,6 +92,10 @@ interface Results {
   p6?: SupervisedResults | undefined;
   memory?: MemoryResults | undefined;
   profile?: ProfileResults | { error: string } | undefined;
+  /** F1, F2, F3: Express, Fastify and Koa on Node. */
+  frameworks?: FrameworksResults | undefined;
+  peers?: PeersResults | undefined;
+  pm2?: RestartsResults | undefined;
 }
 
 /** The newest modification time under src/, and what git says differs from HEAD there. */
@@ -176,6 +197,38 @@ if (only.includes("profile") && runtimes.includes("node")) {
   results.profile = await scenario("profile", () => runProfile(wrk, quick ? 2 : 5)) ??
     { error: failures.at(-1) ?? "unknown" };
 }
+if (runtimes.includes("node")) {
+  results.frameworks = await scenario("frameworks", () =>
+    runFrameworks({
+      wrk,
+      rounds,
+      seconds: quick ? 1 : 3,
+      warmupSeconds: 1,
+      connections: 50,
+    }, progress));
+  results.peers = await scenario("peers", () =>
+    runPeers({
+      rounds,
+      deadlineMs: 400,
+      slowMs: 300,
+      signalAfterMs: 100,
+      idleConnections: 100,
+      idleMs: 200,
+      killAfterMs: 3_000,
+      connections: 32,
+      beforeMs: quick ? 600 : 1_000,
+      boundMs: 3_000,
+      retryMs: 10,
+    }, progress));
+  results.pm2 = await scenario("pm2", () =>
+    runRestarts({
+      rounds: quick ? 1 : Math.min(rounds, 3),
+      restarts: 5,
+      clientsPerKind: 6,
+      slowMs: 400,
+      pauseMs: 150,
+    }, progress));
+}
 clearInterval(sampler);
 contention.total = othersBetween(firstTicks, cpuTicks());
 
@@ -270,5 +323,8 @@ function render(r: Results): string {
   if (r.p5) sections.push(p5Section(r.p5, runtimes));
   if (r.p6) sections.push(p6Section(r.p6, runtimes), p7Section(r.p6, runtimes));
   if (r.memory) sections.push(memorySection(r.memory, runtimes));
+  if (r.frameworks) sections.push(f1Section(r.frameworks));
+  if (r.peers) sections.push(f2Section(r.peers));
+  if (r.pm2) sections.push(f3Section(r.pm2));
   return sections.join("\n\n") + "\n";
 }

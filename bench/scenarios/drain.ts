@@ -80,7 +80,15 @@ export interface DrainResults {
   config: DrainConfig;
 }
 
-async function drainOnce(runtime: Runtime, v: DrainVariant, c: DrainConfig): Promise<DrainRun> {
+/** The settings one drain run uses. */
+export type DrainRunConfig = Pick<DrainConfig, "connections" | "beforeMs" | "boundMs" | "retryMs">;
+
+/** One drain run of `v` on `runtime`: the load, SIGTERM after `beforeMs`, until the exit. */
+export async function drainOnce(
+  runtime: Runtime,
+  v: DrainVariant,
+  c: DrainRunConfig,
+): Promise<DrainRun> {
   const server = await startServer(runtime, v.script, { env: v.env });
   const load = startLoad(server.port, c.connections, c.retryMs);
   await sleep(c.beforeMs);

@@ -81,13 +81,17 @@ export interface SupervisedResults {
 }
 
 /** A server through `lameduck run`, with the PIDs of its workers. */
-type Supervised = Server & { workers: number[] };
+export type Supervised = Server & { workers: number[] };
 
-/** Starts `lameduck run <args> -- <the server on runtime>`; resolves once every worker is ready. */
-async function startSupervised(
+/**
+ * Starts `lameduck run <args> -- <script on runtime>`; resolves once every worker is ready. Its
+ * `stderr()` is the supervisor's log.
+ */
+export async function startSupervised(
   runtime: Runtime,
   args: string[],
   env: Record<string, string> = {},
+  script: string = SCRIPT,
 ): Promise<Supervised> {
   const workers = Number(/--workers (\d+)/.exec(args.join(" "))?.[1] ?? "1");
   const deno = runtime === "deno" && args.includes("reuseport") ? ["--unstable-net"] : [];
@@ -101,13 +105,13 @@ async function startSupervised(
     "127.0.0.1",
     ...args,
     "--",
-    ...commandOf(runtime, SCRIPT, deno),
+    ...commandOf(runtime, script, deno),
   ];
   const child = spawnChild(argv, env);
   child.stdout!.resume();
   let log = "";
   child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (s: string) => (log = (log + s).slice(-8000)));
+  child.stderr!.on("data", (s: string) => (log = (log + s).slice(-64_000)));
   const exited = new Promise<{ code: number | null; signal: string | null; at: number }>(
     (resolve) => child.once("exit", (code, signal) => resolve({ code, signal, at: now() })),
   );
