@@ -20,6 +20,7 @@ import { exitCases } from "./cases_exit.ts";
 import { featureCases } from "./cases_features.ts";
 import { keepAliveCases } from "./cases_keepalive.ts";
 import { listenerCases } from "./cases_listener.ts";
+import { listenerDrainCases } from "./cases_listener_drain.ts";
 import { listenerPathCases } from "./cases_listener_paths.ts";
 import { pathCases } from "./cases_paths.ts";
 import { probeCases } from "./cases_probes.ts";
@@ -56,6 +57,7 @@ function defineFor(runtime: RuntimeName): void {
     pathCases(runtime);
     urlCases(runtime);
     listenerCases(runtime);
+    listenerDrainCases(runtime);
     listenerPathCases(runtime);
   });
 }
