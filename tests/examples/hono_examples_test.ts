@@ -16,6 +16,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { binaryOf, ROOT, type RuntimeName } from "../contract/runtimes.ts";
 import { within } from "../shared/time.ts";
+import { RawConnection } from "../contract/client_raw_http.ts";
 import { exampleCases, get } from "./example_harness.ts";
 
 const EXAMPLES = [
