@@ -128,7 +128,7 @@ test("--workers 2: a worker that dies is replaced with a growing backoff while t
     writeFileSync(fail, ""); // Replacements now exit 1 at start.
     await fetch(`http://127.0.0.1:${port}/exit?code=3`).catch(() => {});
     const dead = (await until(
-      /worker (\d) \(pid \d+\) exited 3 unexpectedly; replacing it in 100 ms \(worker \d serving\)/,
+      /worker (\d) \(pid \d+\) exited 3 unexpectedly; replacing it in 100 ms \(serving: worker \d \(pid \d+\)\)/,
       "the death to be logged",
     ))[1];
     await until(
