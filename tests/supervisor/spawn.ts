@@ -92,11 +92,13 @@ export function supervise(
   const exited = ended.then(({ code }) => code);
   const until = (pattern: RegExp, what: string, ms = 15_000, count = 1) => {
     const all = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : "g");
+    let over = false;
     const poll = async () => {
-      while ((log.match(all) ?? []).length < count) await sleep(25);
+      // Stops once `within` gave up, so a failed wait does not keep the test process alive.
+      while (!over && (log.match(all) ?? []).length < count) await sleep(25);
       return new RegExp(pattern.source, pattern.flags.replace("g", "")).exec(log)!;
     };
-    return within(poll(), ms, `${what}\nsupervisor log:\n${log}`);
+    return within(poll(), ms, `${what}\nsupervisor log:\n${log}`).finally(() => (over = true));
   };
   const kill = () => {
     const pids = [child.pid!, ...[...log.matchAll(/started \(pid (\d+)\)/g)].map((m) => +m[1]!)];
