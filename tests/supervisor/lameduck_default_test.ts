@@ -37,7 +37,10 @@ async function afterRestart(
     const first = await conn.request("GET", "/");
     assert.equal(first.body.trim(), oldPid, "worker 1 answers");
     sup.child.kill("SIGHUP");
-    await until(/replaced by worker 2: SIGTERM, it drains/, "worker 1 to be told to drain");
+    await until(
+      /replaced by worker 2 \(pid \d+\): SIGTERM, it drains/,
+      "worker 1 to be told to drain",
+    );
     await probe(conn, oldPid);
   } finally {
     conn?.destroy();

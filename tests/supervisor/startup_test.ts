@@ -27,7 +27,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       });
       assert.match(
         sup.log(),
-        new RegExp(`${signal}: stopping worker 1 before it is ready, and exiting`),
+        new RegExp(`${signal}: stopping worker 1 \\(pid \\d+\\) before it is ready, and exiting`),
       );
       assert.match(sup.log(), /stopped before it was ready/);
     } finally {
