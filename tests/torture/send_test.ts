@@ -91,12 +91,14 @@ async function withSendFixture(
   }
 }
 
+/** Whether `e` is an `error` log line of stage `send` about `path`. */
+const isSendError = (path: string) => (e: FixtureEvent): boolean =>
+  e.event === "log" && e.type === "error" && e.stage === "send" &&
+  typeof e.request === "string" && new URL(e.request.split(" ")[1]!).pathname === path;
+
 /** The `error` log lines of stage `send` about `path`. */
 function sendErrors(fx: Fixture, path: string): FixtureEvent[] {
-  return fx.events.filter((e) =>
-    e.event === "log" && e.type === "error" && e.stage === "send" &&
-    typeof e.request === "string" && new URL(e.request.split(" ")[1]!).pathname === path
-  );
+  return fx.events.filter(isSendError(path));
 }
 
 /** Asserts `conn` still serves: a second request on it gets its own response. */
@@ -113,14 +115,14 @@ async function servesOn(conn: RawConnection, what: string): Promise<void> {
  */
 async function eachOnItsConnection(
   fx: Fixture,
-  cases: Record<string, (response: RawResponse) => void>,
+  cases: Record<string, (response: RawResponse) => void | Promise<void>>,
 ): Promise<string[]> {
   const problems: string[] = [];
   for (const [request, check] of Object.entries(cases)) {
     const [method, target] = request.split(" ") as [string, string];
     const conn = await RawConnection.connect(fx.port);
     try {
-      check(await conn.request(method, target, { timeoutMs: 5_000 }));
+      await check(await conn.request(method, target, { timeoutMs: 5_000 }));
       await servesOn(conn, request);
     } catch (error) {
       problems.push(`${request}: ${(error as Error).message.split("\n")[0]}`);
@@ -256,11 +258,14 @@ forEachRuntime("torture: responses the Node bridge cannot send as they are", (ru
 
       test(`${path}: a response that cannot be sent before its head is answered by onError and logged with its request; the connection serves on`, async () => {
         await withSendFixture(runtime, path, {}, async (fx) => {
-          const answeredByOnError = (target: string) => (r: RawResponse) => {
+          const answeredByOnError = (target: string) => async (r: RawResponse) => {
             assert.equal(r.status, 599, "onError's status");
             assert.equal(r.headers["x-on-error"], "yes");
             assert.match(r.body, /^onError: /);
             const pathname = new URL(target, "http://x").pathname;
+            // The log line travels on the fixture's stdout: it may arrive after the response.
+            await fx.waitFor(isSendError(pathname), 5_000, `${target}: its log line`)
+              .catch(() => {}); // Counted below either way.
             assert.equal(sendErrors(fx, pathname).length, 1, "one log line naming the request");
           };
           const targets = [
@@ -311,7 +316,7 @@ forEachRuntime("torture: responses the Node bridge cannot send as they are", (ru
             );
             assert.notEqual(end, "local");
             const logged = await fx.waitFor(
-              (e) => sendErrors(fx, "/mid-error").includes(e),
+              isSendError("/mid-error"),
               5_000,
               "the log line of the cut response",
             );
